@@ -1,0 +1,226 @@
+"""Semantic checks of a structurally valid model. Every problem is collected."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from ipaddress import IPv4Network
+
+from . import platforms
+from .errors import Path
+from .model import Model
+
+
+def check_model(m: Model) -> None:
+    for check in (_unique_names, _asns, _bgp, _pools, _racks, _vips, _references,
+                  _capabilities):
+        check(m)
+
+
+def _first_seen(m: Model, items: Iterable[tuple[object, Path]], what: str) -> None:
+    """Report every item whose key was already seen, naming the first one."""
+    seen: dict[object, Path] = {}
+    for key, path in items:
+        if key in seen:
+            first = seen[key]
+            line = m.diag.locate(first)[0]
+            m.diag.add(path, f"expected a unique {what}, found {key} again "
+                             f"(first used at line {line})")
+        else:
+            seen[key] = path
+
+
+def _devices(m: Model) -> list[tuple[str, Path]]:
+    out = [(c.name, (*c.path, "name")) for c in m.cores]
+    for r in m.racks:
+        out.append((r.tor.name, (*r.tor.path, "name") if r.tor.name != f"{r.name}-tor"
+                    else (*r.path, "name")))
+        out += [(n.name, (*n.path, "name")) for n in r.nodes]
+        out += [(s.name, (*s.path, "name")) for s in r.rr_switches]
+    return out
+
+
+def _unique_names(m: Model) -> None:
+    _first_seen(m, ((r.name, (*r.path, "name")) for r in m.racks), "rack name")
+    _first_seen(m, _devices(m), "device name")
+    mgmt = [(c.mgmt, (*c.path, "mgmt")) for c in m.cores]
+    for r in m.racks:
+        mgmt.append((r.tor.mgmt, (*r.tor.path, "mgmt")))
+        mgmt += [(s.mgmt, (*s.path, "mgmt")) for s in r.rr_switches]
+    _first_seen(m, mgmt, "management address")
+    rids = [(c.router_id, (*c.path, "router_id")) for c in m.cores if c.router_id]
+    for r in m.racks:
+        if r.tor.router_id:
+            rids.append((r.tor.router_id, (*r.tor.path, "router_id")))
+        rids += [(s.router_id, (*s.path, "router_id")) for s in r.rr_switches if s.router_id]
+    _first_seen(m, rids, "router id")
+
+
+def _asns(m: Model) -> None:
+    items = [(c.asn, (*c.path, "asn")) for c in m.cores]
+    items += [(r.tor.asn, (*r.tor.path, "asn")) for r in m.racks if r.tor.asn]
+    _first_seen(m, items, "AS number (each core and each rack has its own)")
+    if m.pools.rack_asns:
+        lo, hi = m.pools.rack_asns
+        if lo > hi:
+            m.diag.add(("pools", "rack_asns"), f"expected a range low-high, found {lo}-{hi}")
+    elif any(r.tor.asn is None for r in m.racks):
+        r = next(r for r in m.racks if r.tor.asn is None)
+        m.diag.add((*r.tor.path,), "expected 'asn' on the ToR, or pools.rack_asns to take "
+                                  "one from; found neither")
+
+
+def _bgp(m: Model) -> None:
+    b = m.bgp
+    if b.keepalive * 3 > b.hold:
+        m.diag.add(("defaults", "bgp", "keepalive"),
+                   f"expected keepalive at most hold/3 ({b.hold // 3}), found {b.keepalive}")
+    for name, path in ((m.auth_core_links, ("defaults", "auth", "core_links")),
+                       (m.auth_nodes, ("defaults", "auth", "nodes"))):
+        if name and name not in m.secrets:
+            known = ", ".join(sorted(m.secrets)) or "none defined"
+            m.diag.add(path, f"expected the name of a secret under 'secrets' ({known}), "
+                             f"found {name!r}")
+
+
+def _pools(m: Model) -> None:
+    p = m.pools
+    if p.pod and not p.pod.prefixlen <= p.rack_prefix_length <= p.block_prefix_length:
+        m.diag.add(("pools", "pod"), "expected supernet length ≤ rack_prefix_length ≤ "
+                   f"block_prefix_length, found /{p.pod.prefixlen}, /{p.rack_prefix_length}, "
+                   f"/{p.block_prefix_length}")
+    named = [("pools.pod.supernet", p.pod, ("pools", "pod", "supernet")),
+             ("pools.vip", p.vip, ("pools", "vip")),
+             ("pools.links", p.links, ("pools", "links")),
+             ("pools.loopbacks", p.loopbacks, ("pools", "loopbacks"))]
+    named += [(f"racks[{i}].subnet ({r.name})", r.subnet, (*r.path, "subnet"))
+              for i, r in enumerate(m.racks)]
+    _no_overlap(m, [(label, net, path) for label, net, path in named if net])
+    if p.links and p.links.prefixlen > 31:
+        m.diag.add(("pools", "links"), f"expected a pool of /31 links, found {p.links}")
+
+
+def _no_overlap(m: Model, nets: list[tuple[str, IPv4Network, Path]]) -> None:
+    ordered = sorted(nets, key=lambda t: (int(t[1].network_address), t[1].prefixlen))
+    # Sorted by start, a prefix overlaps an earlier one iff it starts inside the
+    # furthest-reaching earlier prefix.
+    reach: tuple[str, IPv4Network, Path] | None = None
+    for item in ordered:
+        _label, net, path = item
+        if reach and int(net.network_address) <= int(reach[1].broadcast_address):
+            m.diag.add(path, f"expected no overlap, found {net} overlaps {reach[1]} ({reach[0]})")
+        if reach is None or int(net.broadcast_address) > int(reach[1].broadcast_address):
+            reach = item
+
+
+def _racks(m: Model) -> None:
+    node_ips = []
+    for r in m.racks:
+        if r.subnet:
+            _rack_addresses(m, r)
+        if r.pod_pool and m.pools.pod:
+            if not r.pod_pool.subnet_of(m.pools.pod):
+                m.diag.add((*r.path, "pod_pool"), f"expected a prefix inside the pod supernet "
+                           f"{m.pools.pod}, found {r.pod_pool}")
+            elif r.pod_pool.prefixlen != m.pools.rack_prefix_length:
+                m.diag.add((*r.path, "pod_pool"), f"expected a /{m.pools.rack_prefix_length} "
+                           f"(pools.pod.rack_prefix_length), found {r.pod_pool}")
+        node_ips += [(n.ip, (*n.path, "ip")) for n in r.nodes]
+        node_ips += [(s.ip, (*s.path, "ip")) for s in r.rr_switches]
+        names = {n.name for n in r.nodes}
+        rr_path = (*r.path, "route_reflectors")
+        if r.discovery == "dynamic" and (r.rr_nodes or r.rr_switches):
+            m.diag.add(rr_path, "expected no route_reflectors with discovery: dynamic "
+                       "(set discovery: route_reflector to use them)")
+        if r.discovery == "route_reflector" and not (r.rr_nodes or r.rr_switches):
+            m.diag.add((*r.path, "discovery"), "expected route_reflectors (one or two nodes of "
+                       "this rack, or a switch) with discovery: route_reflector, found none")
+        for j, rr in enumerate(r.rr_nodes):
+            if rr not in names:
+                where = next((o.name for o in m.racks for n in o.nodes if n.name == rr), None)
+                found = f"{rr!r}, a node of rack {where}" if where else f"unknown node {rr!r}"
+                m.diag.add((*rr_path, j), f"expected a node of rack {r.name}, found {found}")
+    explicit = [(r.pod_pool, (*r.path, "pod_pool")) for r in m.racks if r.pod_pool]
+    _first_seen(m, explicit, "rack pod pool")
+    _first_seen(m, node_ips, "node address")
+
+
+def _rack_addresses(m: Model, r) -> None:
+    subnet = r.subnet
+    gw = r.tor.gateway
+    hosts_ok = subnet.prefixlen < 31
+    if gw not in subnet or (hosts_ok and gw in (subnet.network_address, subnet.broadcast_address)):
+        m.diag.add((*r.tor.path, "gateway"), f"expected a host address inside {subnet} "
+                   f"(rack {r.name} subnet), found {gw}")
+    members = [(n.ip, (*n.path, "ip")) for n in r.nodes]
+    members += [(s.ip, (*s.path, "ip")) for s in r.rr_switches]
+    for ip, path in members:
+        if ip not in subnet:
+            m.diag.add(path, f"expected an address inside {subnet} (rack {r.name} subnet), "
+                             f"found {ip}")
+        elif ip == gw:
+            m.diag.add(path, f"expected an address other than the gateway {gw} "
+                             f"(the ToR {r.tor.name}), found {ip}")
+        elif hosts_ok and ip in (subnet.network_address, subnet.broadcast_address):
+            m.diag.add(path, f"expected a host address of {subnet}, found the "
+                             f"{'network' if ip == subnet.network_address else 'broadcast'} "
+                             f"address {ip}")
+
+
+def _vips(m: Model) -> None:
+    nodes = {n.name for r in m.racks for n in r.nodes}
+    _first_seen(m, ((v.address, (*v.path, "address")) for v in m.vips), "VIP")
+    for v in m.vips:
+        if m.pools.vip and v.address not in m.pools.vip:
+            m.diag.add((*v.path, "address"), f"expected an address inside the VIP pool "
+                       f"{m.pools.vip}, found {v.address}")
+        for j, who in enumerate(v.announcers):
+            if who not in nodes:
+                m.diag.add((*v.path, "announcers", j), f"expected the name of a node, found "
+                           f"unknown node {who!r}")
+
+
+def _references(m: Model) -> None:
+    cores = {c.name for c in m.cores}
+    for r in m.racks:
+        for j, up in enumerate(r.tor.uplinks):
+            if up not in cores:
+                m.diag.add((*r.tor.path, "uplinks", j), f"expected the name of a core "
+                           f"({', '.join(sorted(cores))}), found {up!r}")
+
+
+def _capabilities(m: Model) -> None:
+    """Ask each platform for the features this model needs from it."""
+    wanted: dict[str, list[tuple[str, Path, str]]] = defaultdict(list)
+    for r in m.racks:
+        tor = r.tor
+        if r.discovery == "dynamic":
+            wanted[tor.platform].append(("dynamic_neighbors", tor.path, f"ToR {tor.name}"))
+            wanted[tor.platform].append(("listen_limit", tor.path, f"ToR {tor.name}"))
+            if m.auth_nodes:
+                wanted[tor.platform].append(("md5_dynamic", tor.path, f"ToR {tor.name}"))
+        else:
+            for j, _ in enumerate(r.rr_nodes):
+                path = (*r.path, "route_reflectors", j)
+                if m.auth_nodes:
+                    wanted["gobgp"].append(("md5_dynamic", path, "node route reflector"))
+            for s in r.rr_switches:
+                wanted[s.platform].append(("dynamic_neighbors", s.path, f"switch RR {s.name}"))
+                wanted[s.platform].append(("route_reflector", s.path, f"switch RR {s.name}"))
+        if m.bmp:
+            wanted[tor.platform].append(("bmp", tor.path, f"ToR {tor.name}"))
+    for c in m.cores:
+        if m.bmp:
+            wanted[c.platform].append(("bmp", c.path, f"core {c.name}"))
+    for platform, needs in sorted(wanted.items()):
+        caps = platforms.capabilities(platform)
+        for feature, path, who in needs:
+            level = caps.get(feature, "no")
+            if level == "yes":
+                continue
+            why = platforms.FEATURES[feature]
+            msg = f"{who}: platform {platform} lacks {why}"
+            if level == "warn":
+                m.diag.warn(path, msg + " (rendered without it)")
+            else:
+                m.diag.add(path, msg)

@@ -1,0 +1,169 @@
+"""Command line: `fabric validate | render | ipam show | init`.
+
+Exit codes: 0 ok; 1 a check failed (`render --check` found stale files);
+2 bad input (the model, the state file or the arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path as FsPath
+from typing import Any
+
+from . import output, pipeline
+from .errors import InputError, Problem
+from .ipam import STATE_FILE, write_state
+from .model import DEFAULT_MODEL
+from .platforms import SWITCH_PLATFORMS
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    elif text:
+        print(text)
+
+
+def _warnings(result: pipeline.Result) -> list[Problem]:
+    return result.model.diag.warnings
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    result = pipeline.build(args.model, args.state)
+    warns = _warnings(result)
+    for w in warns if not args.json else ():
+        print(w, file=sys.stderr)
+    intent = result.intent
+    _emit(args, {"ok": True, "errors": [], "warnings": [w.as_dict() for w in warns],
+                 "devices": len(intent.devices), "sessions": len(intent.sessions)},
+          f"{args.model}: valid ({len(intent.devices)} devices, {len(intent.sessions)} "
+          "sessions)")
+    return EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    result = pipeline.build(args.model, args.state, prune=args.prune)
+    files = pipeline.render(result)
+    state_dir = args.state or pipeline.state_dir_for(args.model)
+    state_file = state_dir / STATE_FILE
+    if not args.json:
+        for w in _warnings(result):
+            print(w, file=sys.stderr)
+    if args.check:
+        rep = output.check(args.out, files)
+        state_stale = not state_file.exists() or state_file.read_text() != result.state_text
+        ok = rep.current and not state_stale
+        lines = [f"stale: {args.out / n}" for n in rep.stale]
+        lines += [f"missing: {args.out / n}" for n in rep.missing]
+        lines += [f"extra: {args.out / n}" for n in rep.extra]
+        if state_stale:
+            lines.append(f"stale: {state_file}")
+        lines.append(f"{'up to date' if ok else 'out of date: run `fabric render`'} "
+                     f"({len(files)} files)")
+        _emit(args, {"ok": ok, "state_stale": state_stale, **rep.as_dict()}, "\n".join(lines))
+        return EXIT_OK if ok else EXIT_CHECK_FAILED
+    state_changed = write_state(state_dir, result.state_text)
+    rep = output.write(args.out, files)
+    lines = [f"wrote {args.out / n}" for n in rep.written] if args.verbose else []
+    lines += [f"removed {args.out / n}" for n in rep.removed]
+    lines += result.alloc.changes if state_changed else []
+    lines.append(f"{len(files)} files in {args.out}: {len(rep.written)} written, "
+                 f"{len(rep.removed)} removed, {len(rep.unchanged)} unchanged"
+                 + (f"; {state_file} updated" if state_changed else ""))
+    _emit(args, {"ok": True, "state_changed": state_changed, "changes": result.alloc.changes,
+                 "written": rep.written, "removed": rep.removed,
+                 "unchanged": len(rep.unchanged)}, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_ipam_show(args: argparse.Namespace) -> int:
+    from .ipam_report import ipam_rows, ipam_text
+
+    result = pipeline.build(args.model, args.state)
+    rows = ipam_rows(result)
+    _emit(args, {"allocations": rows, "pending": result.alloc.changes,
+                 "reserved": result.alloc.reserved}, ipam_text(rows, result.alloc))
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .starter import starter_model
+
+    try:
+        text = starter_model(args.racks, args.nodes_per_rack, args.platform, args.name)
+    except ValueError as exc:
+        print(f"fabric init: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    if args.out.exists() and not args.force:
+        print(f"fabric init: {args.out} exists (use --force to replace it)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    _emit(args, {"ok": True, "model": str(args.out)}, f"wrote {args.out}")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("model", nargs="?", type=FsPath, default=DEFAULT_MODEL,
+                       help=f"fabric model (default {DEFAULT_MODEL})")
+    model.add_argument("--state", type=FsPath, default=None,
+                       help="IPAM state directory (default: state/ beside the model)")
+
+    p = argparse.ArgumentParser(prog="fabric", description=__doc__.splitlines()[0],
+                                epilog="exit codes: 0 ok, 1 check failed, 2 bad input")
+    sub = p.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("validate", parents=[common, model], help="check the model")
+    v.set_defaults(func=cmd_validate)
+    r = sub.add_parser("render", parents=[common, model], help="render every config")
+    r.add_argument("--out", type=FsPath, default=FsPath("build"), help="output directory")
+    r.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if files or the state are out of date")
+    r.add_argument("--prune", action="store_true",
+                   help="release allocations of racks and nodes gone from the model")
+    r.add_argument("-v", "--verbose", action="store_true", help="list every file written")
+    r.set_defaults(func=cmd_render)
+    ipam = sub.add_parser("ipam", help="IPAM allocations")
+    ipam_sub = ipam.add_subparsers(dest="ipam_command", required=True)
+    show = ipam_sub.add_parser("show", parents=[common, model], help="print the allocations")
+    show.set_defaults(func=cmd_ipam_show)
+    i = sub.add_parser("init", parents=[common], help="write a starter model")
+    i.add_argument("--racks", type=int, required=True)
+    i.add_argument("--nodes-per-rack", type=int, required=True)
+    i.add_argument("--platform", choices=[*SWITCH_PLATFORMS, "mixed"], default="frr",
+                   help="platform of every switch, or 'mixed' to cycle through all")
+    i.add_argument("--name", default="lab", help="fabric name")
+    i.add_argument("--out", type=FsPath, default=None, help="file to write (default stdout)")
+    i.add_argument("--force", action="store_true", help="replace an existing --out file")
+    i.set_defaults(func=cmd_init)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"ok": False, "errors": [p.as_dict() for p in exc.problems]},
+                             indent=2, sort_keys=True))
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        n = len(exc.problems)
+        print(f"fabric: {n} error{'s' if n != 1 else ''}; nothing written", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Diagnostics that point at the model: file:line:column, YAML path, expected vs found.
+
+Every stage that reads user input collects `Problem`s instead of raising on the
+first one, so one run reports everything that is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Path = tuple[str | int, ...]
+
+
+def format_path(path: Path) -> str:
+    """`("racks", 2, "nodes", 0, "ip")` → `racks[2].nodes[0].ip`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(document)"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        tag = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{where}: {tag}{self.path}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+class InputError(Exception):
+    """Bad input: the CLI prints the problems and exits 2."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = sorted(problems)
+
+
+@dataclass
+class Diagnostics:
+    """Collects problems located through a document's position map."""
+
+    file: str
+    positions: dict[Path, tuple[int, int]]
+    problems: list[Problem] = field(default_factory=list)
+
+    def locate(self, path: Path) -> tuple[int, int]:
+        # Fall back to the nearest ancestor that has a position (e.g. a missing key).
+        for cut in range(len(path), -1, -1):
+            pos = self.positions.get(tuple(path[:cut]))
+            if pos:
+                return pos
+        return (1, 1)
+
+    def add(self, path: Path, message: str, severity: str = "error",
+            at: tuple[int, int] | None = None) -> None:
+        line, col = at or self.locate(path)
+        self.problems.append(Problem(self.file, line, col, format_path(path), message, severity))
+
+    def warn(self, path: Path, message: str) -> None:
+        self.add(path, message, "warning")
+
+    @property
+    def errors(self) -> list[Problem]:
+        return sorted(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return sorted(p for p in self.problems if p.severity == "warning")
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise InputError(self.errors)

@@ -1,0 +1,264 @@
+"""The fabric model: typed, validated view of `inventory/fabric.yaml`.
+
+`load_model` runs the structural (JSON Schema) checks and then the semantic
+checks in `checks.py`; it returns a `Model` only when both pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path as FsPath
+from typing import Any
+
+from .errors import Diagnostics, Path
+from .schema import check_structure
+from .yamlsource import load_yaml
+
+DEFAULT_MODEL = FsPath("inventory/fabric.yaml")
+
+
+@dataclass(frozen=True)
+class BgpDefaults:
+    keepalive: int = 3
+    hold: int = 9
+    restart_time: int = 120
+    stalepath_time: int = 360
+    ecmp: int = 8
+    max_prefixes: int = 512
+    listen_limit: int = 200
+
+
+@dataclass(frozen=True)
+class BmpCollector:
+    name: str
+    address: IPv4Address
+    port: int
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a secret lives; the value itself is read only at deploy time."""
+
+    name: str
+    env: str | None = None
+    file: str | None = None
+
+    @property
+    def placeholder(self) -> str:
+        return f"__secret_{self.name}__"
+
+
+@dataclass(frozen=True)
+class Pools:
+    pod: IPv4Network | None
+    rack_prefix_length: int
+    block_prefix_length: int
+    blocks_per_node: int
+    vip: IPv4Network | None
+    links: IPv4Network | None
+    loopbacks: IPv4Network | None
+    rack_asns: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class Core:
+    name: str
+    platform: str
+    asn: int
+    mgmt: IPv4Address
+    router_id: IPv4Address | None
+    path: Path
+
+
+@dataclass(frozen=True)
+class Tor:
+    name: str
+    platform: str
+    asn: int | None
+    mgmt: IPv4Address
+    router_id: IPv4Address | None
+    gateway: IPv4Address
+    uplinks: tuple[str, ...]
+    path: Path
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    ip: IPv4Address
+    pod_blocks: int
+    rack: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class SwitchRR:
+    name: str
+    platform: str
+    ip: IPv4Address
+    mgmt: IPv4Address
+    router_id: IPv4Address | None
+    rack: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Rack:
+    name: str
+    subnet: IPv4Network | None
+    pod_pool: IPv4Network | None
+    tor: Tor
+    discovery: str
+    rr_nodes: tuple[str, ...]
+    rr_switches: tuple[SwitchRR, ...]
+    nodes: tuple[Node, ...]
+    path: Path
+
+
+@dataclass(frozen=True)
+class Vip:
+    address: IPv4Address
+    announcers: tuple[str, ...]
+    path: Path
+
+
+@dataclass
+class Model:
+    file: str
+    name: str
+    bgp: BgpDefaults
+    auth_core_links: str | None
+    auth_nodes: str | None
+    bmp: tuple[BmpCollector, ...]
+    secrets: dict[str, SecretRef]
+    pools: Pools
+    cores: tuple[Core, ...]
+    racks: tuple[Rack, ...]
+    vips: tuple[Vip, ...]
+    diag: Diagnostics = field(repr=False)
+
+    def rack(self, name: str) -> Rack:
+        return next(r for r in self.racks if r.name == name)
+
+
+def parse_network(text: str, path: Path, diag: Diagnostics) -> IPv4Network | None:
+    """A prefix that must be a network address; reports and returns None otherwise."""
+    try:
+        return IPv4Network(text)
+    except ValueError:
+        pass
+    try:
+        loose = IPv4Network(text, strict=False)
+    except ValueError:
+        diag.add(path, f"expected an IPv4 prefix such as 10.0.0.0/24, found {text!r}")
+        return None
+    diag.add(path, f"expected a network address (host bits zero), found {text!r}; "
+                   f"did you mean '{loose}'?")
+    return None
+
+
+def load_model(file: str | FsPath = DEFAULT_MODEL, text: str | None = None) -> Model:
+    """Load and validate; raise `InputError` with every problem found."""
+    from .checks import check_model
+
+    data, diag = load_yaml(file, text)
+    if not isinstance(data, dict):
+        diag.add((), "expected a mapping with keys fabric, pools, cores, racks")
+        diag.raise_if_errors()
+    check_structure(data, diag)
+    diag.raise_if_errors()
+    model = _build(data, diag)
+    check_model(model)
+    diag.raise_if_errors()
+    return model
+
+
+def _build(d: dict[str, Any], diag: Diagnostics) -> Model:
+    defaults = d.get("defaults", {})
+    b = defaults.get("bgp", {})
+    gr = b.get("graceful_restart", {})
+    base = BgpDefaults()
+    bgp = BgpDefaults(
+        keepalive=b.get("keepalive", base.keepalive),
+        hold=b.get("hold", base.hold),
+        restart_time=gr.get("restart_time", base.restart_time),
+        stalepath_time=gr.get("stalepath_time", base.stalepath_time),
+        ecmp=b.get("ecmp", base.ecmp),
+        max_prefixes=b.get("max_prefixes", base.max_prefixes),
+        listen_limit=b.get("listen_limit", base.listen_limit),
+    )
+    auth = defaults.get("auth", {})
+    bmp = tuple(BmpCollector(c["name"], IPv4Address(c["address"]), c["port"])
+                for c in defaults.get("bmp", []))
+    secrets = {k: SecretRef(k, v.get("env"), v.get("file"))
+               for k, v in d.get("secrets", {}).items()}
+
+    p = d["pools"]
+    pod = p["pod"]
+    asns = None
+    if "rack_asns" in p:
+        lo, hi = (int(x) for x in p["rack_asns"].split("-"))
+        asns = (lo, hi)
+    pools = Pools(
+        pod=parse_network(pod["supernet"], ("pools", "pod", "supernet"), diag),
+        rack_prefix_length=pod["rack_prefix_length"],
+        block_prefix_length=pod["block_prefix_length"],
+        blocks_per_node=pod.get("blocks_per_node", 1),
+        vip=parse_network(p["vip"], ("pools", "vip"), diag),
+        links=parse_network(p["links"], ("pools", "links"), diag),
+        loopbacks=parse_network(p["loopbacks"], ("pools", "loopbacks"), diag),
+        rack_asns=asns,
+    )
+    cores = tuple(
+        Core(c["name"], c["platform"], c["asn"], IPv4Address(c["mgmt"]),
+             _addr(c.get("router_id")), ("cores", i))
+        for i, c in enumerate(d["cores"])
+    )
+    core_names = tuple(c.name for c in cores)
+    racks = tuple(_rack(r, ("racks", i), pools, core_names, diag) for i, r in enumerate(d["racks"]))
+    vips = tuple(Vip(IPv4Address(v["address"]), tuple(v["announcers"]), ("vips", i))
+                 for i, v in enumerate(d.get("vips", [])))
+    return Model(str(diag.file), d["fabric"], bgp, auth.get("core_links"), auth.get("nodes"),
+                 bmp, secrets, pools, cores, racks, vips, diag)
+
+
+def _addr(text: str | None) -> IPv4Address | None:
+    return IPv4Address(text) if text else None
+
+
+def _rack(r: dict[str, Any], path: Path, pools: Pools, cores: tuple[str, ...],
+          diag: Diagnostics) -> Rack:
+    name = r["name"]
+    subnet = parse_network(r["subnet"], (*path, "subnet"), diag)
+    pod_pool = None
+    if "pod_pool" in r:
+        pod_pool = parse_network(r["pod_pool"], (*path, "pod_pool"), diag)
+    t = r["tor"]
+    default_gw = subnet.network_address + 1 if subnet else IPv4Address(0)
+    tor = Tor(
+        name=t.get("name", f"{name}-tor"),
+        platform=t["platform"],
+        asn=t.get("asn"),
+        mgmt=IPv4Address(t["mgmt"]),
+        router_id=_addr(t.get("router_id")),
+        gateway=_addr(t.get("gateway")) or default_gw,
+        uplinks=tuple(t.get("uplinks", cores)),
+        path=(*path, "tor"),
+    )
+    nodes = tuple(
+        Node(n["name"], IPv4Address(n["ip"]), n.get("pod_blocks", pools.blocks_per_node), name,
+             (*path, "nodes", j))
+        for j, n in enumerate(r["nodes"])
+    )
+    rr_nodes: list[str] = []
+    rr_switches: list[SwitchRR] = []
+    for j, rr in enumerate(r.get("route_reflectors", [])):
+        if isinstance(rr, str):
+            rr_nodes.append(rr)
+        else:
+            rr_switches.append(SwitchRR(rr["name"], rr["platform"], IPv4Address(rr["ip"]),
+                                        IPv4Address(rr["mgmt"]), _addr(rr.get("router_id")),
+                                        name, (*path, "route_reflectors", j)))
+    return Rack(name, subnet, pod_pool, tor, r.get("discovery", "dynamic"), tuple(rr_nodes),
+                tuple(rr_switches), nodes, path)

@@ -1,0 +1,74 @@
+"""Review documents under build/docs/: a Markdown fabric document, one page per
+rack (so a one-rack change touches one page), and CSVs of the same tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+import jinja2
+
+from ..intent import Intent
+
+Table = tuple[Sequence[str], list[Sequence[object]]]
+
+def tables(intent: Intent) -> dict[str, Table]:
+    """The fabric's tables, shared by the Markdown pages and the CSVs."""
+    devs = intent.devices
+    m, alloc = intent.model, intent.alloc
+    switches = [d for d in devs.values() if d.is_switch]
+    asns = (("device", "role", "platform", "rack", "asn", "router_id", "mgmt"),
+            [(d.name, d.role, d.platform, d.rack or "", d.asn, d.router_id, d.mgmt or "")
+             for d in switches])
+    links = (("tor", "tor_address", "core", "core_address", "link"), [])
+    for d in switches:
+        if d.role == "tor":
+            for i in d.interfaces:
+                if i.kind == "link":
+                    core_if = next(c for c in devs[i.peer].interfaces if c.peer == d.name)
+                    links[1].append((d.name, i.address.ip, i.peer, core_if.address.ip,
+                                     i.address.network))
+    ipam = (("rack", "owner", "kind", "prefix"), [])
+    for r in sorted(m.racks, key=lambda r: r.name):
+        ipam[1].append((r.name, r.tor.name, "rack_pool", alloc.rack_pools[r.name]))
+        for n in sorted(r.nodes, key=lambda n: n.name):
+            ipam[1].extend((r.name, n.name, "node_block", b) for b in alloc.node_blocks[n.name])
+    sessions = (("rack", "a", "a_address", "a_as", "b", "b_address", "b_as", "kind", "dynamic"),
+                [(s.rack or "", s.a, s.a_address, s.a_as, s.b, s.b_address, s.b_as, s.kind,
+                  "yes" if s.dynamic else "no") for s in intent.sessions])
+    vips = (("vip", "announcers", "racks"),
+            [(v.address, " ".join(sorted(v.announcers)),
+              " ".join(sorted({devs[a].rack for a in v.announcers})))
+             for v in sorted(m.vips, key=lambda v: v.address)])
+    return {"asns": asns, "links": links, "ipam": ipam, "sessions": sessions, "vips": vips}
+
+def _csv(table: Table) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(table[0])
+    w.writerows(table[1])
+    return out.getvalue()
+
+def render(intent: Intent, env: jinja2.Environment) -> dict[str, str]:
+    t = tables(intent)
+    files = {f"docs/{name}.csv": _csv(table) for name, table in t.items()}
+    env.filters["mdtable"] = _markdown_table
+    page = env.get_template("docs/fabric.md.j2")
+    racks = sorted(intent.model.racks, key=lambda r: r.name)
+    files["docs/fabric.md"] = page.render(intent=intent, t=t, racks=racks)
+    rack_page = env.get_template("docs/rack.md.j2")
+    for r in racks:
+        def mine(table: Table, col: int, name: str = r.name) -> Table:
+            return table[0], [row for row in table[1] if str(row[col]) == name]
+        files[f"docs/racks/{r.name}.md"] = rack_page.render(
+            intent=intent, rack=r, tor=intent.devices[r.tor.name],
+            ipam=mine(t["ipam"], 0), sessions=mine(t["sessions"], 0),
+            links=mine(t["links"], 0, r.tor.name))
+    return files
+
+def _markdown_table(table: Table) -> str:
+    head, rows = table
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
