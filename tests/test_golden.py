@@ -12,10 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, ROOT
 
 from fabric.cli import main
-
-from conftest import FIXTURES, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 MODELS = sorted((FIXTURES / "golden").glob("*.yaml"))

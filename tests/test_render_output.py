@@ -71,7 +71,8 @@ def test_one_node_change_touches_only_its_rack(example_copy: Path, tmp_path: Pat
     changed = sorted(k for k in after if before.get(k) != after[k])
     # The ToR's config does not change: nodes come and go without switch edits.
     assert changed == [
-        ".fabric-manifest", "docs/fabric.md", "docs/ipam.csv", "docs/racks/r02.md", "docs/sessions.csv",
+        ".fabric-manifest", "docs/fabric.md", "docs/ipam.csv", "docs/racks/r02.md",
+        "docs/sessions.csv",
         "kubernetes/ciliumnodes/r02-n4.yaml",
         "nodes/r02-n4/announce.yaml", "nodes/r02-n4/gobgpd.toml",
     ]
