@@ -236,10 +236,9 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
                               import_list="FABRIC-IN", export_list="RACK-EXPORT",
                               auth=core_auth, description=f"core {up}"))
         from_rack = f"FROM-{rack.name.upper()}"
-        if all(pl.name != from_rack for pl in core.prefix_lists):
-            core.prefix_lists.append(PrefixList(
-                from_rack, (rule(pool), rule(model.pools.vip, ge=32, le=32)),
-                f"what rack {rack.name} may announce: its pool and VIP /32s"))
+        core.prefix_lists.append(PrefixList(   # uplinks are unique: once per rack
+            from_rack, (rule(pool), rule(model.pools.vip, ge=32, le=32)),
+            f"what rack {rack.name} may announce: its pool and VIP /32s"))
         core.peers.append(Peer(tor.name, asn, False, address=tor_ip, local_address=core_ip,
                                import_list=from_rack, export_list="TO-RACKS",
                                max_prefixes=b.max_prefixes, auth=core_auth,

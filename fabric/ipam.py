@@ -21,6 +21,8 @@ from .errors import InputError, Path, Problem
 from .model import Model
 
 STATE_FILE = "ipam.yaml"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when present: ~10x faster
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SECTIONS = ("rack_asns", "rack_pools", "node_blocks", "links", "router_ids")
 
 
@@ -116,7 +118,7 @@ def load_state(state_dir: FsPath) -> dict[str, dict[str, Any]]:
     if not file.exists():
         return {s: {} for s in SECTIONS}
     try:
-        data = yaml.safe_load(file.read_text()) or {}
+        data = yaml.load(file.read_text(), Loader=_Loader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -134,7 +136,8 @@ def dump_state(model: Model, state: dict[str, dict[str, Any]]) -> str:
     body: dict[str, Any] = {"version": 1}
     for s in SECTIONS:
         body[s] = {k: state[s][k] for k in sorted(state[s])}
-    return head + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=120)
+    return head + yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=None,
+                            width=120)
 
 
 def write_state(state_dir: FsPath, text: str) -> bool:

@@ -60,9 +60,12 @@ def check(out: FsPath, files: dict[str, str]) -> Report:
 
 def write(out: FsPath, files: dict[str, str]) -> Report:
     rep = check(out, files)
+    made: set[FsPath] = set()
     for name in rep.missing + rep.stale:
         path = out / name
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
         atomic_write(path, files[name])
         rep.written.append(name)
     for name in rep.extra:

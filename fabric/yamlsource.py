@@ -13,6 +13,8 @@ import yaml
 
 from .errors import Diagnostics, InputError, Path, Problem
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _pos(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
@@ -27,7 +29,8 @@ def load_yaml(file: str | FsPath, text: str | None = None) -> tuple[Any, Diagnos
         except OSError as exc:
             problem = Problem(name, 1, 1, "(document)", f"cannot read: {exc.strerror}")
             raise InputError([problem]) from None
-    loader = yaml.SafeLoader(text)
+    # libyaml's composer is ~10x faster and still gives marks for every node.
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -45,7 +48,7 @@ def load_yaml(file: str | FsPath, text: str | None = None) -> tuple[Any, Diagnos
     return data, diag
 
 
-def _convert(node: yaml.Node, path: Path, diag: Diagnostics, loader: yaml.SafeLoader) -> Any:
+def _convert(node: yaml.Node, path: Path, diag: Diagnostics, loader: Any) -> Any:
     diag.positions.setdefault(path, _pos(node))
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}

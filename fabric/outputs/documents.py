@@ -58,14 +58,20 @@ def render(intent: Intent, env: jinja2.Environment) -> dict[str, str]:
     racks = sorted(intent.model.racks, key=lambda r: r.name)
     files["docs/fabric.md"] = page.render(intent=intent, t=t, racks=racks)
     rack_page = env.get_template("docs/rack.md.j2")
+    ipam, sessions, links = (_group(t[name], 0) for name in ("ipam", "sessions", "links"))
     for r in racks:
-        def mine(table: Table, col: int, name: str = r.name) -> Table:
-            return table[0], [row for row in table[1] if str(row[col]) == name]
         files[f"docs/racks/{r.name}.md"] = rack_page.render(
             intent=intent, rack=r, tor=intent.devices[r.tor.name],
-            ipam=mine(t["ipam"], 0), sessions=mine(t["sessions"], 0),
-            links=mine(t["links"], 0, r.tor.name))
+            ipam=ipam(r.name), sessions=sessions(r.name), links=links(r.tor.name))
     return files
+
+def _group(table: Table, col: int):
+    """Rows of `table` by the value of one column, as a lookup returning sub-tables."""
+    groups: dict[str, list[Sequence[object]]] = {}
+    for row in table[1]:
+        groups.setdefault(str(row[col]), []).append(row)
+    return lambda key: (table[0], groups.get(key, []))
+
 
 def _markdown_table(table: Table) -> str:
     head, rows = table
