@@ -1,6 +1,7 @@
 """Command line: `fabric validate | render | ipam show | init`.
 
-Exit codes: 0 ok; 1 a check failed (`render --check` found stale files);
+Exit codes: 0 ok; 1 a check failed (`render --check` found stale files,
+`verify` a failed check, `apply` a failed device) or the lab/devices failed;
 2 bad input (the model, the state file or the arguments).
 """
 
@@ -8,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from pathlib import Path as FsPath
 from typing import Any
 
 from . import output, pipeline
-from .errors import InputError, Problem
+from .errors import InputError, OperationalError, Problem
 from .ipam import STATE_FILE, write_state
 from .model import DEFAULT_MODEL
 from .platforms import SWITCH_PLATFORMS
@@ -110,6 +113,95 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _lab_intent(args: argparse.Namespace):
+    from .lab.netns import LabError
+
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (network namespaces): run with sudo")
+    return pipeline.build(args.model, args.state).intent
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from .lab import lab
+
+    intent = _lab_intent(args)
+    if args.lab_command == "up":
+        t0 = time.monotonic()
+        res = lab.up(intent)
+        verb = "built" if res.created else "already up"
+        _emit(args, {"ok": True, "created": res.created, "started": res.started,
+                     "namespaces": res.plan.namespaces},
+              f"lab {intent.fabric}: {verb}: {len(res.plan.namespaces)} namespaces, "
+              f"{len(res.plan.veths)} links, {len(res.started)} FRR instances started "
+              f"({time.monotonic() - t0:.1f}s)")
+    elif args.lab_command == "down":
+        removed = lab.down(intent.fabric)
+        _emit(args, {"ok": True, "removed": removed},
+              f"lab {intent.fabric}: removed {len(removed)} namespaces")
+    else:
+        rows = lab.status(intent)
+        text = "\n".join(
+            f"{r['device']:<16} {r['role']:<10} {r['speaker']:<6} "
+            f"{'ns' if r['namespace'] else 'no-ns':<6} "
+            f"{'running' if r['running'] else 'stopped':<8} "
+            f"{r['established']}/{r['neighbors']} established"
+            + (f"  ({r['error']})" if r.get("error") else "") for r in rows)
+        _emit(args, {"devices": rows}, text)
+    return EXIT_OK
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from .lab.deploy import apply_lab
+
+    intent = _lab_intent(args)
+    t0 = time.monotonic()
+
+    def progress(done: int, total: int, r) -> None:
+        if not args.json:
+            mark = "ok " if r.ok else "FAIL"
+            extra = f" ({r.detail})" if r.detail else ""
+            rb = " — rolled back" if r.rolled_back else ""
+            print(f"[{done:>{len(str(total))}}/{total}] {mark} {r.device}: {r.action}{extra}{rb}",
+                  flush=True)
+
+    results = apply_lab(intent, args.concurrency, progress)
+    failed = [r for r in results if not r.ok]
+    _emit(args, {"ok": not failed, "results": [vars(r) for r in results],
+                 "seconds": round(time.monotonic() - t0, 2)},
+          f"apply: {len(results) - len(failed)} ok, {len(failed)} failed "
+          f"({time.monotonic() - t0:.1f}s)")
+    return EXIT_CHECK_FAILED if failed else EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from . import verify
+    from .lab import dataplane
+    from .lab.lab import require_up
+    from .lab.observe import collector
+    from .lab.plan import plan_lab
+
+    intent = _lab_intent(args)
+    plan = plan_lab(intent)
+    require_up(plan)
+    t0 = time.monotonic()
+    results = verify.verify(intent, collector(plan), wait=args.wait)
+    if args.dataplane and all(r.ok for r in results):
+        deadline = time.monotonic() + max(args.wait - (time.monotonic() - t0), 0)
+        while True:
+            probes = dataplane.check(intent, plan)
+            if all(r.ok for r in probes) or time.monotonic() >= deadline:
+                break
+            time.sleep(1)
+        results += probes
+    ok = all(r.ok for r in results)
+    text = verify.table(results, failures_only=not args.all) if not ok or args.all else ""
+    text += ("\n" if text else "") + verify.summary(results) + \
+        f" ({time.monotonic() - t0:.1f}s)"
+    _emit(args, {"ok": ok, "results": [r.as_dict() for r in results],
+                 "seconds": round(time.monotonic() - t0, 2)}, text)
+    return EXIT_OK if ok else EXIT_CHECK_FAILED
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
@@ -136,6 +228,26 @@ def parser() -> argparse.ArgumentParser:
     ipam_sub = ipam.add_subparsers(dest="ipam_command", required=True)
     show = ipam_sub.add_parser("show", parents=[common, model], help="print the allocations")
     show.set_defaults(func=cmd_ipam_show)
+    lab_p = sub.add_parser("lab", help="the local lab: the fabric in network namespaces")
+    lab_sub = lab_p.add_subparsers(dest="lab_command", required=True)
+    for name, text in (("up", "build the lab and start its switches"),
+                       ("down", "remove every namespace, process and file of the lab"),
+                       ("status", "devices, processes and session counts")):
+        lab_sub.add_parser(name, parents=[common, model], help=text).set_defaults(func=cmd_lab)
+    target = argparse.ArgumentParser(add_help=False)
+    target.add_argument("--target", choices=["lab"], default="lab",
+                        help="where to apply/verify (the local lab)")
+    a = sub.add_parser("apply", parents=[common, model, target], help="push every device")
+    a.add_argument("--concurrency", type=int, default=8, help="devices pushed at once")
+    a.set_defaults(func=cmd_apply)
+    ver = sub.add_parser("verify", parents=[common, model, target],
+                         help="prove every session and route from both ends")
+    ver.add_argument("--wait", type=float, default=0,
+                     help="retry for up to this many seconds until every check passes")
+    ver.add_argument("--dataplane", action="store_true",
+                     help="also ping pod to pod (same rack, other rack) and every VIP")
+    ver.add_argument("--all", action="store_true", help="list passing checks too")
+    ver.set_defaults(func=cmd_verify)
     i = sub.add_parser("init", parents=[common], help="write a starter model")
     i.add_argument("--racks", type=int, required=True)
     i.add_argument("--nodes-per-rack", type=int, required=True)
@@ -161,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
         n = len(exc.problems)
         print(f"fabric: {n} error{'s' if n != 1 else ''}; nothing written", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OperationalError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
+        print(f"fabric: {exc}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
     except KeyboardInterrupt:
         return 130
 

@@ -48,6 +48,10 @@ class Problem:
         }
 
 
+class OperationalError(RuntimeError):
+    """The world did not cooperate (a device, a process, the lab): exit 1, no traceback."""
+
+
 class InputError(Exception):
     """Bad input: the CLI prints the problems and exits 2."""
 

@@ -316,11 +316,16 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
         lst.peers.append(Peer(tor.name, asn, True, address=tor_spec.gateway, local_address=my_ip,
                               import_list="DEFAULT-ONLY", export_list="RACK-ROUTES",
                               auth=node_auth, description=f"rack {rack.name} ToR"))
+        if lst.role != "node_rr":
+            continue
+        # Node RRs peer with each other only for the routes each originates itself:
+        # client routes reach both RRs directly, and a copy via the other RR would
+        # compete with the client's own path (GoBGP sends it without a cluster list).
         for other, ip in rr_addrs.items():
             if other == lst.name:
                 continue
             lst.peers.append(Peer(other, asn, True, address=ip, local_address=my_ip,
-                                  import_list="RACK-ROUTES", export_list="RACK-ROUTES",
+                                  import_list="RACK-ROUTES", export_list="OWN",
                                   max_prefixes=b.max_prefixes, auth=node_auth,
                                   description=f"peer route reflector {other}"))
             if lst.name < other:

@@ -1,0 +1,1 @@
+"""Drivers: how this tool talks to each kind of speaker."""

@@ -1,0 +1,24 @@
+"""Read the lab's speakers for `verify`: FRR through vtysh, GoBGP through gRPC."""
+
+from __future__ import annotations
+
+from ..drivers.frr import FrrDriver
+from ..drivers.gobgp import GobgpClient
+from ..observed import Neighbor, Route
+from ..verify import Collector
+from .lab import gobgp_service
+from .plan import LabPlan
+
+
+def collector(plan: LabPlan) -> Collector:
+    def collect(device: str) -> tuple[list[Neighbor], dict[str, Route]]:
+        sp = plan.speaker(device)
+        if sp.kind == "frr":
+            drv = FrrDriver(device, sp.netns, timeout=15)
+            return drv.neighbors(), drv.routes()
+        svc = gobgp_service(plan, device)
+        if not svc.running():
+            raise RuntimeError("gobgpd is not running")
+        with GobgpClient(svc.socket, timeout=10) as c:
+            return c.neighbors(), c.routes()
+    return collect
