@@ -32,7 +32,10 @@ def _first_seen(m: Model, items: Iterable[tuple[object, Path]], what: str) -> No
 
 def _devices(m: Model) -> list[tuple[str, Path]]:
     out = [(c.name, (*c.path, "name")) for c in m.cores]
+    racks = [r.name for r in m.racks]
     for r in m.racks:
+        if r.tor.name == f"{r.name}-tor" and racks.count(r.name) > 1:
+            continue  # a derived name of a duplicate rack: the rack's error says it all
         out.append((r.tor.name, (*r.tor.path, "name") if r.tor.name != f"{r.name}-tor"
                     else (*r.path, "name")))
         out += [(n.name, (*n.path, "name")) for n in r.nodes]
@@ -64,10 +67,11 @@ def _asns(m: Model) -> None:
         lo, hi = m.pools.rack_asns
         if lo > hi:
             m.diag.add(("pools", "rack_asns"), f"expected a range low-high, found {lo}-{hi}")
-    elif any(r.tor.asn is None for r in m.racks):
-        r = next(r for r in m.racks if r.tor.asn is None)
-        m.diag.add((*r.tor.path,), "expected 'asn' on the ToR, or pools.rack_asns to take "
-                                  "one from; found neither")
+    else:
+        for r in m.racks:
+            if r.tor.asn is None:
+                m.diag.add(r.tor.path, "expected 'asn' on the ToR, or pools.rack_asns to take "
+                                       "one from; found neither")
 
 
 def _bgp(m: Model) -> None:
@@ -93,8 +97,7 @@ def _pools(m: Model) -> None:
              ("pools.vip", p.vip, ("pools", "vip")),
              ("pools.links", p.links, ("pools", "links")),
              ("pools.loopbacks", p.loopbacks, ("pools", "loopbacks"))]
-    named += [(f"racks[{i}].subnet ({r.name})", r.subnet, (*r.path, "subnet"))
-              for i, r in enumerate(m.racks)]
+    named += [(f"rack {r.name}'s subnet", r.subnet, (*r.path, "subnet")) for r in m.racks]
     _no_overlap(m, [(label, net, path) for label, net, path in named if net])
     if p.links and p.links.prefixlen > 31:
         m.diag.add(("pools", "links"), f"expected a pool of /31 links, found {p.links}")
@@ -108,7 +111,9 @@ def _no_overlap(m: Model, nets: list[tuple[str, IPv4Network, Path]]) -> None:
     for item in ordered:
         _label, net, path = item
         if reach and int(net.network_address) <= int(reach[1].broadcast_address):
-            m.diag.add(path, f"expected no overlap, found {net} overlaps {reach[1]} ({reach[0]})")
+            line = m.diag.locate(reach[2])[0]
+            m.diag.add(path, f"expected no overlap, found {net} overlaps {reach[1]} "
+                             f"({reach[0]}, line {line})")
         if reach is None or int(net.broadcast_address) > int(reach[1].broadcast_address):
             reach = item
 
@@ -200,10 +205,10 @@ def _capabilities(m: Model) -> None:
             if m.auth_nodes:
                 wanted[tor.platform].append(("md5_dynamic", tor.path, f"ToR {tor.name}"))
         else:
-            for j, _ in enumerate(r.rr_nodes):
+            for j, rr in enumerate(r.rr_nodes):
                 path = (*r.path, "route_reflectors", j)
                 if m.auth_nodes:
-                    wanted["gobgp"].append(("md5_dynamic", path, "node route reflector"))
+                    wanted["gobgp"].append(("md5_dynamic", path, f"node route reflector {rr}"))
             for s in r.rr_switches:
                 wanted[s.platform].append(("dynamic_neighbors", s.path, f"switch RR {s.name}"))
                 wanted[s.platform].append(("route_reflector", s.path, f"switch RR {s.name}"))
@@ -220,6 +225,10 @@ def _capabilities(m: Model) -> None:
                 continue
             why = platforms.FEATURES[feature]
             msg = f"{who}: platform {platform} lacks {why}"
+            if feature == "md5_dynamic":
+                line = m.diag.locate(("defaults", "auth", "nodes"))[0]
+                msg += (f", which defaults.auth.nodes (line {line}) asks for; remove it or use "
+                        "a switch route reflector")
             if level == "warn":
                 m.diag.warn(path, msg + " (rendered without it)")
             else:

@@ -65,8 +65,9 @@ class Diagnostics:
     """Collects problems located through a document's position map."""
 
     file: str
-    positions: dict[Path, tuple[int, int]]
+    positions: dict[Path, tuple[int, int]]           # YAML path → its value's position
     problems: list[Problem] = field(default_factory=list)
+    key_positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
     def locate(self, path: Path) -> tuple[int, int]:
         # Fall back to the nearest ancestor that has a position (e.g. a missing key).

@@ -374,7 +374,8 @@ class _Allocator:
         for i, key in enumerate(missing):
             net = pool.take()
             if net is None:
-                self.problem(path, f"{pool.parent} exhausted: {key} needs a {what}, 0 left "
+                label = key.replace("~", "–")
+                self.problem(path, f"{pool.parent} exhausted: {label} needs a {what}, 0 left "
                              f"({len(missing) - i} still without one)")
                 return
             self._record(section, key, net)

@@ -164,7 +164,10 @@ def load_model(file: str | FsPath = DEFAULT_MODEL, text: str | None = None) -> M
 
     data, diag = load_yaml(file, text)
     if not isinstance(data, dict):
-        diag.add((), "expected a mapping with keys fabric, pools, cores, racks")
+        from .schema import describe
+
+        found = "an empty document" if data is None else describe(data)
+        diag.add((), f"expected a mapping with keys fabric, pools, cores, racks, found {found}")
         diag.raise_if_errors()
     check_structure(data, diag)
     diag.raise_if_errors()

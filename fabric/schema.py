@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from .errors import Diagnostics, Path
+from .errors import Diagnostics, Path, format_path
 
 _JSON_TYPES = {
     dict: "a mapping",
@@ -35,21 +35,45 @@ def _validator() -> jsonschema.protocols.Validator:
     return cls(schema(), format_checker=cls.FORMAT_CHECKER)
 
 
+def describe(value: Any) -> str:
+    """A value as an error message names it: `a string '10.2.1'`, `a list`."""
+    return _found(value)
+
+
 def _found(value: Any) -> str:
+    if isinstance(value, str) and value.isdigit():
+        return f"a string {value!r} (quoted, so not a number)"
     kind = _JSON_TYPES.get(type(value), type(value).__name__)
     if isinstance(value, dict | list):
         return kind
     return f"{kind} {value!r}" if value is not None else kind
 
 
+# What a pattern or format asks for, in words (schema descriptions say what a
+# value is for, not what shape it has).
+_SHAPES = {
+    r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$": "an IPv4 prefix such as 10.0.0.0/24",
+    r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$": "a name (a letter, then letters, digits, '-', '_', '.')",
+    r"^\d+-\d+$": "a range such as 65101-65199",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "an environment variable name",
+    "ipv4": "an IPv4 address such as 10.0.0.1",
+}
+_TYPES = {"object": "a mapping", "array": "a list", "integer": "an integer",
+          "string": "a string", "boolean": "a boolean"}
+
+
 def _expected(sub: dict[str, Any]) -> str:
-    if "description" in sub:
-        return sub["description"]
+    """The constraint first, then what the value is for when the schema says."""
     if "enum" in sub:
-        return "one of " + ", ".join(map(str, sub["enum"]))
-    t = sub.get("type")
-    return {"object": "a mapping", "array": "a list", "integer": "an integer",
-            "string": "a string", "boolean": "a boolean"}.get(t, str(t))
+        shape = "one of " + ", ".join(map(str, sub["enum"]))
+    elif sub.get("pattern") in _SHAPES or sub.get("format") in _SHAPES:
+        shape = _SHAPES.get(sub.get("pattern", ""), _SHAPES.get(sub.get("format", ""), ""))
+    elif sub.get("type") == "integer" and "minimum" in sub and "maximum" in sub:
+        shape = f"an integer between {sub['minimum']} and {sub['maximum']}"
+    else:
+        shape = _TYPES.get(sub.get("type", ""), "a value")
+    desc = sub.get("description")
+    return f"{shape} ({desc})" if desc and desc not in shape else shape
 
 
 def check_structure(data: Any, diag: Diagnostics) -> None:
@@ -67,7 +91,8 @@ def _report(err: jsonschema.ValidationError, diag: Diagnostics) -> None:
             hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             tail = (f"; did you mean '{hint[0]}'?" if hint
                     else f"; expected one of: {', '.join(allowed)}")
-            diag.add((*path, key), f"unknown key '{key}'{tail}")
+            diag.add((*path, key), f"unknown key '{key}'{tail}",
+                     at=diag.key_positions.get((*path, key)))
     elif kind == "required":
         missing = [k for k in err.validator_value if k not in err.instance]
         for key in missing:
@@ -94,9 +119,14 @@ def _report(err: jsonschema.ValidationError, diag: Diagnostics) -> None:
         n = len(err.instance)
         diag.add(path, f"expected at most {err.validator_value} item(s), found {n}")
     elif kind == "uniqueItems":
-        diag.add(path, "expected each item once, found a repeated item")
+        items = err.instance
+        j = next(j for j in range(len(items)) if items[j] in items[:j])
+        first = items.index(items[j])
+        diag.add((*path, j), f"expected each item once, found {items[j]!r} again "
+                             f"(first at {format_path((*path, first))})")
     elif kind in ("minProperties", "maxProperties"):
-        diag.add(path, "expected exactly one of 'env' or 'file'")
+        found = "both" if len(err.instance) > 1 else "neither"
+        diag.add(path, f"expected exactly one of 'env' or 'file', found {found}")
     elif kind == "propertyNames":
         diag.add(path, f"expected {_expected(err.schema.get('propertyNames', {}))} as key, found "
                        f"{err.instance!r}")
