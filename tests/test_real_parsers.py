@@ -20,13 +20,18 @@ from fabric.cli import main
 BGPD = "/usr/lib/frr/bgpd"
 
 
+# Lines of the integrated config that belong to zebra, not bgpd (vtysh -C checks them).
+ZEBRA_LINES = {"ip forwarding"}
+
+
 def bgpd_check(config: Path) -> str:
     """Run `bgpd -C` on a copy the frr user can read (bgpd drops root privileges);
     it exits 0 even on errors, so return its log for the caller to judge."""
     with tempfile.TemporaryDirectory() as d:
         os.chmod(d, 0o755)
         copy = Path(d) / config.name
-        copy.write_text(config.read_text())
+        lines = config.read_text().splitlines(keepends=True)
+        copy.write_text("".join(ln for ln in lines if ln.strip() not in ZEBRA_LINES))
         copy.chmod(0o644)
         run = subprocess.run([BGPD, "-C", "-f", str(copy), "-M", "bmp"], capture_output=True,
                              text=True, timeout=30)
