@@ -76,6 +76,11 @@ def _asns(m: Model) -> None:
 
 def _bgp(m: Model) -> None:
     b = m.bgp
+    if b.select_defer_time >= b.restart_time:
+        m.diag.add(("defaults", "bgp", "graceful_restart", "select_defer_time"),
+                   f"expected less than restart_time ({b.restart_time}) so a restarting "
+                   f"speaker re-advertises before its peers drop its routes, found "
+                   f"{b.select_defer_time}")
     if b.keepalive * 3 > b.hold:
         m.diag.add(("defaults", "bgp", "keepalive"),
                    f"expected keepalive at most hold/3 ({b.hold // 3}), found {b.keepalive}")

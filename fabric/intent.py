@@ -92,6 +92,7 @@ class Device:
     hold: int
     restart_time: int
     stalepath_time: int
+    select_defer_time: int
     ecmp_ebgp: int
     ecmp_ibgp: int
     multipath_relax: bool
@@ -162,7 +163,7 @@ def _device(model: Model, name: str, role: str, platform: str, rack: str | None,
     return Device(
         name=name, role=role, platform=platform, rack=rack, asn=asn, router_id=router_id,
         mgmt=mgmt, keepalive=b.keepalive, hold=b.hold, restart_time=b.restart_time,
-        stalepath_time=b.stalepath_time,
+        stalepath_time=b.stalepath_time, select_defer_time=b.select_defer_time,
         ecmp_ebgp=b.ecmp if role in ("core", "tor") else 1,
         ecmp_ibgp=b.ecmp if role == "tor" else 1,
         multipath_relax=role in ("core", "tor"),

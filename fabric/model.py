@@ -24,6 +24,9 @@ class BgpDefaults:
     hold: int = 9
     restart_time: int = 120
     stalepath_time: int = 360
+    # FRR waits 360 s by default, longer than peers keep our routes (restart_time);
+    # SONiC runs 15 s. A restarting ToR must advertise again before peers give up.
+    select_defer_time: int = 15
     ecmp: int = 8
     max_prefixes: int = 512
     listen_limit: int = 200
@@ -187,6 +190,7 @@ def _build(d: dict[str, Any], diag: Diagnostics) -> Model:
         hold=b.get("hold", base.hold),
         restart_time=gr.get("restart_time", base.restart_time),
         stalepath_time=gr.get("stalepath_time", base.stalepath_time),
+        select_defer_time=gr.get("select_defer_time", base.select_defer_time),
         ecmp=b.get("ecmp", base.ecmp),
         max_prefixes=b.get("max_prefixes", base.max_prefixes),
         listen_limit=b.get("listen_limit", base.listen_limit),

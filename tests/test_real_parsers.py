@@ -21,7 +21,7 @@ BGPD = "/usr/lib/frr/bgpd"
 
 
 # Lines of the integrated config that belong to zebra, not bgpd (vtysh -C checks them).
-ZEBRA_LINES = {"ip forwarding"}
+ZEBRA_LINES: set[str] = set()
 
 
 def bgpd_check(config: Path) -> str:

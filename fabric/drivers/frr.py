@@ -20,6 +20,9 @@ from ..errors import OperationalError
 from ..observed import Neighbor, Route
 
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
+# Lines of the running config this tool does not own: a difference there is no
+# reason to push (vtysh shows its own host's name, for one).
+NOT_OURS = ("hostname", "no hostname", "frr version", "service ", "log ")
 
 
 class FrrError(OperationalError):
@@ -100,7 +103,8 @@ class FrrDriver:
         for line in out.splitlines():
             if line.startswith(("Lines To Delete", "Lines To Add")):
                 section = "-" if "Delete" in line else "+"
-            elif section and line.strip() and not line.startswith("==="):
+            elif section and line.strip() and not line.startswith("===") and \
+                    not line.strip().startswith(NOT_OURS):
                 diff.append(f"{section} {line}")
         return "\n".join(diff)
 
@@ -110,6 +114,12 @@ class FrrDriver:
         self._rollback = self.get_config()["running"]
         self._reload(self._candidate, test=False)
         self.discard_config()
+        self.save()
+
+    def save(self) -> None:
+        """Write the running config to the startup file, as a switch's `write memory`:
+        a restarted bgpd comes back with it (and graceful restart works as on a box)."""
+        self.vtysh("write memory")
 
     def discard_config(self) -> None:
         if self._candidate is not None:
@@ -127,6 +137,7 @@ class FrrDriver:
             self._reload(file, test=False)
         finally:
             file.unlink(missing_ok=True)
+        self.save()
 
     # --- getters ---------------------------------------------------------
     def neighbors(self) -> list[Neighbor]:

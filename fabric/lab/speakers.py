@@ -74,14 +74,17 @@ class FrrInstance:
             d.mkdir(parents=True, exist_ok=True)
             os.chown(d, uid, gid)
         (self.etc / "vtysh.conf").write_text("service integrated-vtysh-config\n")
-        empty = self.dir / "empty.conf"
-        empty.write_text("")
+        # A restart starts from the saved config, like a switch; a new one from nothing.
+        startup = self.etc / "frr.conf"
+        if not startup.exists():
+            startup = self.dir / "empty.conf"
+            startup.write_text("")
         for daemon in self.daemons:
             if self.running(daemon):
                 continue
             extra = ["-M", "bmp"] if daemon == "bgpd" else []
             argv = ["ip", "netns", "exec", self.netns, str(FRR_BIN / daemon), "-d",
-                    "-N", self.netns, "-P", "0", "-f", str(empty), "-i",
+                    "-N", self.netns, "-P", "0", "-f", str(startup), "-i",
                     str(self.pidfile(daemon)), "--log", f"file:{self.dir / daemon}.log",
                     *extra]
             run = subprocess.run(argv, capture_output=True, text=True, timeout=30)

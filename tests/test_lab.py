@@ -1,0 +1,255 @@
+"""The lab end to end: real FRR and GoBGP speakers in network namespaces.
+
+Needs root (network namespaces) and the Debian packages frr, gobgpd,
+golang-github-osrg-gobgp-dev and iputils-ping; CI runs as root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE
+
+from fabric import pipeline, verify
+from fabric.cli import main
+from fabric.lab import dataplane, lab
+from fabric.lab.deploy import apply_lab
+from fabric.lab.lab import frr_instance, gobgp_service, lab_configs
+from fabric.lab.observe import collector
+from fabric.lab.plan import RUN_ROOT, netns_prefix, plan_lab
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")
+
+
+def _cli(capsys, *argv: str) -> tuple[int, dict]:
+    capsys.readouterr()
+    code = main([*argv, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else {}
+
+
+def _namespaces(prefix: str) -> list[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.startswith(prefix)]
+
+
+def _processes(marker: str) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
+
+
+def _model(tmp: Path, name: str, text: str) -> Path:
+    (tmp / "state").mkdir(parents=True, exist_ok=True)
+    model = tmp / "fabric.yaml"
+    model.write_text(re.sub(r"^fabric: .*$", f"fabric: {name}", text, count=1, flags=re.M))
+    return model
+
+
+@pytest.fixture(scope="module")
+def example_lab(tmp_path_factory: pytest.TempPathFactory):
+    """The example fabric, up and applied, under a fabric name of its own."""
+    tmp = tmp_path_factory.mktemp("lab")
+    model = _model(tmp, "t-example", EXAMPLE.read_text())
+    (tmp / "state" / "ipam.yaml").write_text(
+        (EXAMPLE.parent / "state" / "ipam.yaml").read_text())
+    intent = pipeline.build(model).intent
+    lab.down("t-example")
+    try:
+        assert main(["lab", "up", str(model)]) == 0
+        assert main(["apply", str(model)]) == 0
+        yield model, intent
+    finally:
+        lab.down("t-example")
+
+
+def _uptimes(intent, plan) -> dict[tuple[str, str], float]:
+    obs = verify.collect(intent, collector(plan))
+    return {(dev, addr): n.uptime for dev, o in obs.items() for addr, n in o.neighbors.items()}
+
+
+def test_example_verifies_control_and_data_plane(example_lab, capsys) -> None:
+    model, intent = example_lab
+    code, report = _cli(capsys, "verify", str(model), "--wait", "60", "--dataplane")
+    failed = [r for r in report["results"] if not r["ok"]]
+    assert code == 0, failed
+    checks = {r["check"] for r in report["results"]}
+    assert checks == {"session", "graceful-restart", "route", "no-off-rack", "ecmp", "dataplane"}
+    sessions = [r for r in report["results"] if r["check"] == "session"]
+    assert len(sessions) == 2 * len(intent.sessions)   # every session, from both ends
+    probes = [r for r in report["results"] if r["check"] == "dataplane"]
+    assert any("same rack" in r["expected"] for r in probes)
+    assert any("(rack " in r["expected"] for r in probes)
+    assert any("VIP" in r["expected"] for r in probes)
+
+
+def test_reapply_changes_nothing(example_lab, capsys) -> None:
+    model, intent = example_lab
+    plan = plan_lab(intent)
+    assert main(["verify", str(model), "--wait", "60"]) == 0
+    before = _uptimes(intent, plan)
+    code, report = _cli(capsys, "apply", str(model))
+    assert code == 0
+    assert {r["action"] for r in report["results"]} == {"unchanged"}
+    assert all(r["detail"] in ("", "+0 -0 paths") for r in report["results"])
+    after = _uptimes(intent, plan)
+    assert set(after) == set(before)
+    reset = [k for k in before if after[k] + 0.5 < before[k] or after[k] == 0]
+    assert not reset, f"sessions reset by a no-op apply: {reset}"
+
+
+def test_stopped_speaker_fails_verify_naming_the_session(example_lab, capsys) -> None:
+    model, intent = example_lab
+    plan = plan_lab(intent)
+    svc = gobgp_service(plan, "r02-n2")
+    svc.stop()
+    try:
+        code, report = _cli(capsys, "verify", str(model), "--wait", "5")
+        assert code == 1
+        failed = {(r["check"], r["device"], r["subject"]) for r in report["results"]
+                  if not r["ok"]}
+        assert ("session", "r02-tor", "10.2.2.12") in failed        # the ToR's end
+        assert ("session", "r02-n2", "10.2.2.1") in failed          # the node's end
+        assert not any(dev.startswith(("r01", "r03", "r04", "r05", "r06", "core"))
+                       and check == "session" for check, dev, _ in failed)
+        capsys.readouterr()
+        assert main(["verify", str(model)]) == 1
+        assert "FAIL  session" in capsys.readouterr().out
+    finally:
+        assert main(["apply", str(model)]) == 0      # the deployer starts it again
+    assert main(["verify", str(model), "--wait", "60"]) == 0
+
+
+def test_rejected_config_rolls_back_only_that_device(example_lab) -> None:
+    _, intent = example_lab
+    plan = plan_lab(intent)
+    configs = lab_configs(intent, plan)
+    running = frr_instance(plan, "r05-tor")
+    from fabric.drivers.frr import FrrDriver
+
+    drv = FrrDriver("r05-tor", plan.speaker("r05-tor").netns)
+    before = drv.get_config()["running"]
+    assert running.running()
+    configs["r05-tor"] = configs["r05-tor"].replace(
+        " bgp log-neighbor-changes\n", " bgp log-neighbor-changes\n neighbor 10.9.9.9 bogus\n")
+    results = {r.device: r for r in apply_lab(intent, configs=configs)}
+    assert not results["r05-tor"].ok and results["r05-tor"].action == "failed"
+    assert "bogus" in results["r05-tor"].detail
+    assert drv.get_config()["running"] == before
+    others = {r.action for name, r in results.items() if name != "r05-tor"}
+    assert others == {"unchanged"}
+
+
+def test_graceful_restart_of_a_node(example_lab) -> None:
+    model, intent = example_lab
+    plan = plan_lab(intent)
+    node, tor = "r01-n1", "r01-tor"
+    block = str(intent.alloc.node_blocks[node][0])
+    assert main(["verify", str(model), "--wait", "60", "--dataplane"]) == 0
+    uptimes = _uptimes(intent, plan)
+    svc = gobgp_service(plan, node)
+    os.kill(svc.pid(), signal.SIGKILL)
+    from fabric.drivers.frr import FrrDriver
+
+    drv = FrrDriver(tor, plan.speaker(tor).netns)
+    deadline = time.monotonic() + 20
+    while not drv.routes().get(block, None) or not drv.routes()[block].stale:
+        assert time.monotonic() < deadline, "the ToR never marked the node's routes stale"
+        time.sleep(0.5)
+    assert drv.routes()[block].nexthops == ("10.2.1.11",)     # kept, stale, same next hop
+    probe = next(p for p in dataplane.probes(intent) if str(p.dst) ==
+                 str(dataplane.pod_ip(intent, "r01-n3")))
+    ok, seen = dataplane.ping(plan, probe)
+    assert ok, f"pod unreachable while its speaker is down: {seen}"
+    # Back with -r: the deployer sees the config in place and restarts gracefully.
+    results = {r.device: r for r in apply_lab(intent)}
+    assert results[node].action == "restarted"
+    deadline = time.monotonic() + 30
+    while (r := drv.routes().get(block)) is None or r.stale:
+        assert time.monotonic() < deadline, "routes never refreshed after the restart"
+        time.sleep(0.5)
+    assert main(["verify", str(model), "--wait", "60"]) == 0
+    after = _uptimes(intent, plan)
+    flapped = [k for k in uptimes if node not in k[0] and k[1] != "10.2.1.11"
+               and after.get(k, 0) + 0.5 < uptimes[k]]
+    assert not flapped, f"other sessions flapped: {flapped}"
+
+
+def test_graceful_restart_of_a_tor(example_lab) -> None:
+    model, intent = example_lab
+    plan = plan_lab(intent)
+    tor, node, peer = "r03-tor", "r03-n1", "r03-n2"
+    peer_block = str(intent.alloc.node_blocks[peer][0])
+    inst = frr_instance(plan, tor)
+    inst.stop_daemon("bgpd", signal.SIGKILL)
+    from fabric.drivers.gobgp import GobgpClient
+
+    with GobgpClient(gobgp_service(plan, node).socket) as c:
+        deadline = time.monotonic() + 20
+        while True:
+            r = c.routes().get(peer_block)
+            assert r is not None, "the node dropped its rack peer's route during the restart"
+            if r.stale:
+                break
+            assert time.monotonic() < deadline, "routes never marked stale"
+            time.sleep(0.3)
+        inst.start()                         # bgpd back with its saved config, as on a switch
+        assert {r.device: r for r in apply_lab(intent)}[tor].action == "unchanged"
+        deadline = time.monotonic() + 40
+        while (r := c.routes().get(peer_block)) is None or r.stale:
+            assert time.monotonic() < deadline, "routes never refreshed after the ToR restart"
+            time.sleep(0.5)
+    assert main(["verify", str(model), "--wait", "60"]) == 0
+
+
+def test_generated_fabric_and_clean_teardown(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "fabric.yaml"
+    assert main(["init", "--racks", "2", "--nodes-per-rack", "3", "--name", "t-gen",
+                 "--out", str(model)]) == 0
+    prefix = netns_prefix("t-gen")
+    lab.down("t-gen")
+    try:
+        assert main(["lab", "up", str(model)]) == 0
+        assert main(["lab", "up", str(model)]) == 0          # up again: reconciles, no error
+        assert main(["apply", str(model)]) == 0
+        code, report = _cli(capsys, "verify", str(model), "--wait", "60", "--dataplane")
+        assert code == 0, [r for r in report["results"] if not r["ok"]]
+        code, status = _cli(capsys, "lab", "status", str(model))
+        assert all(d["running"] and d["established"] == d["neighbors"] > 0
+                   for d in status["devices"])
+    finally:
+        assert main(["lab", "down", str(model)]) == 0
+        assert main(["lab", "down", str(model)]) == 0        # twice is fine
+    assert _namespaces(prefix) == []
+    assert _processes(str(RUN_ROOT / "t-gen")) == []
+    assert _processes(prefix) == []
+    assert not (RUN_ROOT / "t-gen").exists()
+    assert not any(p.name.startswith(prefix) for p in Path("/etc/frr").iterdir())
+
+
+def test_failed_up_cleans_up(tmp_path: Path, monkeypatch) -> None:
+    model = tmp_path / "fabric.yaml"
+    assert main(["init", "--racks", "1", "--nodes-per-rack", "2", "--name", "t-fail",
+                 "--out", str(model)]) == 0
+    from fabric.lab import netns
+
+    real = netns.sysctl
+
+    def broken(ns: str, values: dict[str, str]) -> None:
+        if ns.endswith("-n2"):
+            raise netns.LabError(f"sysctl in {ns}: injected failure")
+        real(ns, values)
+
+    monkeypatch.setattr(netns, "sysctl", broken)
+    try:
+        assert main(["lab", "up", str(model)]) == 1
+    finally:
+        lab.down("t-fail")
+    assert _namespaces(netns_prefix("t-fail")) == []
+    assert not (RUN_ROOT / "t-fail").exists()
