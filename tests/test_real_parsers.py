@@ -57,7 +57,7 @@ def _frr_configs(builds: list[Path]) -> list[Path]:
     out = []
     for b in builds:
         out += [p for p in sorted((b / "configs").glob("*.cfg"))
-                if p.read_text().find("\nfrr version") >= 0]
+                if "\nfrr defaults" in p.read_text()]
     return out
 
 
