@@ -75,15 +75,18 @@ def apply_lab(intent: Intent, concurrency: int = 8,
     require_up(plan)
     configs = configs or lab_configs(intent, plan)
     results: list[DeviceResult] = []
+    total = len(intent.devices)
+    # Nodes first: gobgpd makes its first connection attempt 5–10 s after it starts
+    # (a fixed, randomised delay in GoBGP 3.10), so starting the nodes before the
+    # switches overlaps that wait with the switch pushes, which take a few seconds.
+    stages = [[n for n, d in intent.devices.items() if not d.is_switch],
+              [n for n, d in intent.devices.items() if d.is_switch]]
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = []
-        for name, d in intent.devices.items():
-            if d.is_switch:
-                futures.append(pool.submit(_switch, plan, name, configs[name]))
-            else:
-                futures.append(pool.submit(_node, intent, plan, name, configs[name]))
-        for fut in as_completed(futures):
-            results.append(fut.result())
-            if progress:
-                progress(len(results), len(futures), results[-1])
+        for stage in stages:
+            futures = [pool.submit(_switch, plan, n, configs[n]) if intent.devices[n].is_switch
+                       else pool.submit(_node, intent, plan, n, configs[n]) for n in stage]
+            for fut in as_completed(futures):
+                results.append(fut.result())
+                if progress:
+                    progress(len(results), total, results[-1])
     return sorted(results, key=lambda r: r.device)
