@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "inventory" / "fabric.yaml"
 FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def render_model(model: Path, tmp: Path) -> Path:
+    """Render `model` (copied into its own folder under tmp, state and all); returns build/."""
+    from fabric.cli import main
+
+    work = tmp / model.stem
+    work.mkdir()
+    shutil.copy(model, work / "fabric.yaml")
+    assert main(["render", str(work / "fabric.yaml"), "--out", str(work / "build")]) == 0
+    return work / "build"
 
 
 @pytest.fixture

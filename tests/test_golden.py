@@ -12,25 +12,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT
-
-from fabric.cli import main
+from conftest import FIXTURES, ROOT, render_model
 
 GOLDEN = ROOT / "tests" / "golden"
 MODELS = sorted((FIXTURES / "golden").glob("*.yaml"))
 
 
-def render_fixture(model: Path, tmp: Path) -> Path:
-    work = tmp / model.stem
-    work.mkdir()
-    shutil.copy(model, work / "fabric.yaml")
-    assert main(["render", str(work / "fabric.yaml"), "--out", str(work / "build")]) == 0
-    return work / "build"
-
-
 @pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
 def test_golden(model: Path, tmp_path: Path) -> None:
-    build = render_fixture(model, tmp_path)
+    build = render_model(model, tmp_path)
     want = GOLDEN / model.stem
     if os.environ.get("UPDATE_GOLDEN"):
         shutil.rmtree(want, ignore_errors=True)

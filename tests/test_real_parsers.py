@@ -7,15 +7,12 @@ Needs the Debian packages `frr` and `gobgpd` (README set-up and .ci/run install 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE, FIXTURES
-
-from fabric.cli import main
+from conftest import EXAMPLE, FIXTURES, render_model
 
 BGPD = "/usr/lib/frr/bgpd"
 
@@ -39,18 +36,10 @@ def bgpd_check(config: Path) -> str:
     return run.stdout + run.stderr
 
 
-def _render(model: Path, tmp: Path) -> Path:
-    work = tmp / model.stem
-    work.mkdir()
-    shutil.copy(model, work / "fabric.yaml")
-    assert main(["render", str(work / "fabric.yaml"), "--out", str(work / "build")]) == 0
-    return work / "build"
-
-
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     tmp = tmp_path_factory.mktemp("parsers")
-    return [_render(EXAMPLE, tmp), _render(FIXTURES / "golden" / "allroles.yaml", tmp)]
+    return [render_model(EXAMPLE, tmp), render_model(FIXTURES / "golden" / "allroles.yaml", tmp)]
 
 
 def _frr_configs(builds: list[Path]) -> list[Path]:

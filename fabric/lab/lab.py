@@ -71,10 +71,11 @@ def up(intent: Intent) -> UpResult:
     present = netns.existing(plan.prefix)
     if present:
         state = _read_state(plan.fabric)
-        if state is None or state.get("plan") != json.loads(json.dumps(plan.as_dict())):
-            raise LabError(
-                f"a lab of fabric {plan.fabric} is already up with another topology "
-                f"({len(present)} namespaces {plan.prefix}*); run `fabric lab down` first")
+        wanted = json.loads(json.dumps(plan.as_dict()))
+        if state is None or state.get("plan") != wanted:
+            raise LabError(f"a lab of fabric {plan.fabric} is already up with another "
+                           f"topology ({_differences(state, wanted, present, plan.prefix)}); "
+                           "run `fabric lab down` first")
         return UpResult(False, _start(plan), plan)
     try:
         plan.run_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +85,21 @@ def up(intent: Intent) -> UpResult:
     except BaseException:
         down(intent.fabric)
         raise
+
+
+def _differences(state: dict[str, Any] | None, wanted: dict[str, Any], present: list[str],
+                 prefix: str) -> str:
+    """What the running lab has that the model does not, and the other way round."""
+    if state is None:
+        return f"{len(present)} namespaces {prefix}* and no record of how they were built"
+    have = state["plan"]
+    parts = []
+    for key, what in (("speakers", "devices"), ("veths", "links"), ("addresses", "addresses")):
+        old = {json.dumps(x, sort_keys=True) for x in have.get(key, [])}
+        new = {json.dumps(x, sort_keys=True) for x in wanted.get(key, [])}
+        if old != new:
+            parts.append(f"{what}: {len(new - old)} to add, {len(old - new)} to remove")
+    return "; ".join(parts) or "pod addresses differ"
 
 
 def _start(plan: LabPlan) -> list[str]:

@@ -38,5 +38,6 @@ def structured(device: Device, intent: Intent) -> dict[str, Any]:
 
 
 def capabilities(platform: str) -> dict[str, str]:
-    """feature → "yes" | "warn" (rendered without it) | "no" (an error)."""
-    return module(platform).CAPABILITIES
+    """feature → "yes" | "warn" (rendered without it) | "no" (an error).
+    A platform module lists only where it falls short."""
+    return {**dict.fromkeys(FEATURES, "yes"), **module(platform).CAPABILITIES}

@@ -1,10 +1,4 @@
 """Cisco IOS / IOS-XE."""
 
-CAPABILITIES = {
-    "dynamic_neighbors": "yes",
-    "listen_limit": "yes",
-    "md5_dynamic": "yes",
-    "bmp": "yes",
-    "route_reflector": "yes",
-}
+CAPABILITIES: dict[str, str] = {}   # every feature in platforms.FEATURES
 FILES = {"configs/{name}.cfg": "cisco_ios/config.j2"}

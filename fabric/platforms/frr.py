@@ -7,13 +7,8 @@ from typing import Any
 from ..intent import Device, Intent
 from . import common
 
-CAPABILITIES = {
-    "dynamic_neighbors": "yes",
-    "listen_limit": "yes",
-    "md5_dynamic": "yes",   # needs Linux 4.14+ (TCP_MD5SIG with a prefix)
-    "bmp": "yes",           # bgpd started with `-M bmp`
-    "route_reflector": "yes",
-}
+# Every feature; MD5 on listen ranges needs Linux 4.14+, BMP bgpd's `-M bmp`.
+CAPABILITIES: dict[str, str] = {}
 FILES = {"configs/{name}.cfg": "frr/frr.conf.j2"}
 
 # FRR leaves default values out of its running config; rendering them would make

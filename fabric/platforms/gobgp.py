@@ -13,11 +13,8 @@ from ..intent import Device, Intent
 from . import common
 
 CAPABILITIES = {
-    "dynamic_neighbors": "yes",
     "listen_limit": "warn",
     "md5_dynamic": "no",    # MD5 on dynamic neighbors came in GoBGP 3.21; Debian ships 3.10
-    "bmp": "yes",
-    "route_reflector": "yes",
 }
 FILES = {
     "nodes/{name}/gobgpd.toml": "gobgp/gobgpd.toml.j2",

@@ -1,10 +1,4 @@
 """Huawei VRP8 (CloudEngine CE series): two-stage commit."""
 
-CAPABILITIES = {
-    "dynamic_neighbors": "yes",
-    "listen_limit": "yes",
-    "md5_dynamic": "yes",
-    "bmp": "yes",
-    "route_reflector": "yes",
-}
+CAPABILITIES: dict[str, str] = {}   # every feature in platforms.FEATURES
 FILES = {"configs/{name}.cfg": "huawei_vrp/config.j2"}
