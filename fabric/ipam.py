@@ -17,11 +17,10 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError, Path, Problem
+from .errors import Path
 from .model import Model
 
 STATE_FILE = "ipam.yaml"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when present: ~10x faster
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SECTIONS = ("rack_asns", "rack_pools", "node_blocks", "links", "router_ids")
 
@@ -113,21 +112,57 @@ def link_key(tor: str, core: str) -> str:
     return f"{tor}~{core}"
 
 
+def _is_network(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and "/" in value and bool(IPv4Network(value))
+    except ValueError:
+        return False
+
+
+def _is_address(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and bool(IPv4Address(value))
+    except ValueError:
+        return False
+
+
+# What each state section holds: (check, words for the error).
+_ENTRY = {
+    "rack_asns": (lambda v: type(v) is int and 1 <= v <= 4294967294, "an AS number"),
+    "rack_pools": (_is_network, "a prefix such as 172.16.0.0/20"),
+    "node_blocks": (lambda v: isinstance(v, list) and all(map(_is_network, v)),
+                    "a list of prefixes"),
+    "links": (_is_network, "a /31 prefix"),
+    "router_ids": (_is_address, "an IPv4 address"),
+}
+
+
 def load_state(state_dir: FsPath) -> dict[str, dict[str, Any]]:
+    """The stored allocations; a hand-edited file that went wrong is bad input (exit 2)."""
+    from .schema import describe
+    from .yamlsource import load_yaml
+
     file = state_dir / STATE_FILE
     if not file.exists():
         return {s: {} for s in SECTIONS}
-    try:
-        data = yaml.load(file.read_text(), Loader=_Loader) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = Problem(str(file), line, col, "(document)", f"invalid YAML: {exc}")
-        raise InputError([problem]) from None
+    data, diag = load_yaml(file)
     if not isinstance(data, dict) or data.get("version") != 1:
-        raise InputError([Problem(str(file), 1, 1, "version",
-                                  "expected an IPAM state file with version: 1")])
-    return {s: dict(data.get(s) or {}) for s in SECTIONS}
+        diag.add(("version",), "expected an IPAM state file with version: 1")
+        diag.raise_if_errors()
+    out: dict[str, dict[str, Any]] = {}
+    for section in SECTIONS:
+        body = data.get(section) or {}
+        if not isinstance(body, dict):
+            diag.add((section,), f"expected a mapping of names to allocations, found "
+                                 f"{describe(body)}")
+            continue
+        ok, words = _ENTRY[section]
+        for key, value in body.items():
+            if not ok(value):
+                diag.add((section, key), f"expected {words}, found {describe(value)}")
+        out[section] = dict(body)
+    diag.raise_if_errors()
+    return out
 
 
 def dump_state(model: Model, state: dict[str, dict[str, Any]]) -> str:
@@ -205,10 +240,13 @@ class _Allocator:
         for c in m.cores:
             pool.reserve(c.asn)
         racks = {r.name: r for r in m.racks}
+        explicit = {r.name for r in m.racks if r.tor.asn is not None}
         for r in m.racks:
             if r.tor.asn is not None:
                 pool.reserve(r.tor.asn)
                 self.out.rack_asns[r.name] = r.tor.asn
+                self._clash("rack_asns", r.name, r.tor.asn, (*r.tor.path, "asn"), "AS number",
+                            explicit)
         for key, asn in sorted(self.stored["rack_asns"].items()):
             r = racks.get(key)
             if r is not None and r.tor.asn is not None:
@@ -270,14 +308,20 @@ class _Allocator:
             self.out.changes.append(f"allocated rack_pools {name}: {net}")
 
     def _explicit_pool_clashes(self, racks: dict[str, Any]) -> None:
-        """An explicit rack pool must not take a prefix another rack holds in the state."""
-        held = {IPv4Network(v): k for k, v in self.stored["rack_pools"].items()}
         for r in racks.values():
-            owner = held.get(r.pod_pool) if r.pod_pool else None
-            if owner and owner != r.name and (owner not in racks or
-                                               racks[owner].pod_pool is None):
-                self.problem((*r.path, "pod_pool"), f"expected a free rack pool, found "
-                             f"{r.pod_pool} allocated to rack {owner} in the IPAM state")
+            if r.pod_pool:
+                self._clash("rack_pools", r.name, str(r.pod_pool), (*r.path, "pod_pool"),
+                            "rack pool", {k for k, o in racks.items() if o.pod_pool})
+
+    def _clash(self, section: str, me: str, value: object, path: Path, what: str,
+               explicit: set[str]) -> None:
+        """An explicit value must not take what the state holds for someone else
+        (whose own allocation would otherwise move, silently)."""
+        kind = "" if section == "router_ids" else "rack "
+        for owner, held in self.stored[section].items():
+            if held == value and owner != me and owner not in explicit:
+                self.problem(path, f"{kind}{me}: expected a free {what}, found {value} "
+                                   f"allocated to {kind}{owner} in the IPAM state")
 
     # --- node blocks -----------------------------------------------------
     def _node_blocks(self) -> None:
@@ -348,28 +392,39 @@ class _Allocator:
         if m.pools.loopbacks is None:
             return
         pool = PrefixPool(m.pools.loopbacks, 32, skip_first=True)
-        explicit: dict[str, IPv4Address | None] = {c.name: c.router_id for c in m.cores}
+        given: dict[str, tuple[IPv4Address | None, Path]] = {
+            c.name: (c.router_id, c.path) for c in m.cores}
         for r in m.racks:
-            explicit[r.tor.name] = r.tor.router_id
-            explicit.update({s.name: s.router_id for s in r.rr_switches})
-        for name, rid in explicit.items():
-            if rid is not None:
-                pool.reserve(IPv4Network(rid))
-                self.out.router_ids[name] = rid
-        wanted = sorted(k for k, v in explicit.items() if v is None)
-        self._simple("router_ids", wanted, pool, ("pools", "loopbacks"), "router id")
+            given[r.tor.name] = (r.tor.router_id, r.tor.path)
+            given.update({s.name: (s.router_id, s.path) for s in r.rr_switches})
+        explicit = {k for k, (rid, _) in given.items() if rid is not None}
+        for name in sorted(explicit):
+            rid, path = given[name]
+            pool.reserve(IPv4Network(rid))
+            self.out.router_ids[name] = rid
+            self._clash("router_ids", name, str(rid), (*path, "router_id"), "router id",
+                        explicit)
+        wanted = sorted(k for k in given if k not in explicit)
+        self._simple("router_ids", wanted, pool, ("pools", "loopbacks"), "router id", explicit)
 
     def _simple(self, section: str, wanted: list[str], pool: PrefixPool, path: Path,
-                what: str) -> None:
-        """One prefix per key from one pool (links, router ids)."""
+                what: str, explicit: set[str] = frozenset()) -> None:
+        """One prefix per key from one pool (links, router ids); keys in `explicit`
+        have a value in the model that replaces their stored one."""
         for key, text in sorted(self.stored[section].items()):
             net = IPv4Network(text if "/" in str(text) else f"{text}/32")
-            is_wanted = key in wanted
-            if not self._keep_or_drop(section, key, is_wanted):
+            if key in explicit:
+                if str(self.out.router_ids.get(key)) != str(text):
+                    self.out.changes.append(f"replaced {section} {key}: {text} → "
+                                            f"{self.out.router_ids[key]}")
+                continue
+            if not self._keep_or_drop(section, key, key in wanted):
                 pool.reserve(net)
                 continue
             if pool.reserve(net):
                 self._record(section, key, net)
+            else:
+                self.out.changes.append(f"dropped {section} {key}: {text} (no longer valid)")
         missing = [k for k in wanted if k not in self.out.state[section]]
         for i, key in enumerate(missing):
             net = pool.take()
