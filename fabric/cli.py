@@ -202,6 +202,52 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_CHECK_FAILED
 
 
+EXIT_CHANGES = 3   # plan: changes pending (2 is bad input everywhere in this CLI)
+
+
+def _switches(intent, args: argparse.Namespace) -> list[str]:
+    from .errors import InputError, Problem
+
+    names = [n for n, d in intent.devices.items() if d.is_switch]
+    if args.device:
+        unknown = sorted(set(args.device) - set(names))
+        if unknown:
+            found = ", ".join(unknown)
+            raise InputError([Problem(str(args.model), 1, 1, "--device",
+                                      f"expected a switch of the model, found {found}")])
+        names = [n for n in names if n in args.device]
+    if args.rack:
+        names = [n for n in names if intent.devices[n].rack in args.rack]
+    return names
+
+
+def _target(intent, args: argparse.Namespace):
+    from . import credentials, targets
+
+    if args.target == "lab":
+        _lab_intent(args)
+        return targets.lab_target(intent)
+    return targets.device_target(intent, credentials.load(args.credentials),
+                                 targets.load_hosts(args.hosts), args.known_hosts,
+                                 args.accept_unknown_host_keys)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from . import plan
+
+    intent = pipeline.build(args.model, args.state).intent
+    plans = plan.plan(_target(intent, args), _switches(intent, args), args.concurrency)
+    if args.markdown:
+        sys.stdout.write(plan.markdown(plans, intent.fabric))
+    else:
+        _emit(args, {"ok": all(p.ok for p in plans), "summary": plan.summary(plans),
+                     "devices": [p.as_dict() for p in plans]},
+              plan.text(plans, color=sys.stdout.isatty() and not args.no_color))
+    if not all(p.ok for p in plans):
+        return EXIT_CHECK_FAILED
+    return EXIT_CHANGES if any(p.diff for p in plans) else EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
@@ -240,6 +286,26 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser("apply", parents=[common, model, target], help="push every device")
     a.add_argument("--concurrency", type=int, default=8, help="devices pushed at once")
     a.set_defaults(func=cmd_apply)
+    devices = argparse.ArgumentParser(add_help=False)
+    devices.add_argument("--device", action="append", help="only this switch (repeatable)")
+    devices.add_argument("--rack", action="append", help="only this rack's switches")
+    devices.add_argument("--hosts", type=FsPath,
+                         help="YAML of device: host[:port] overriding management addresses")
+    devices.add_argument("--credentials", type=FsPath,
+                         help="YAML credentials file, mode 0600 (else FABRIC_USERNAME/_PASSWORD)")
+    devices.add_argument("--known-hosts", type=FsPath,
+                         help="SSH known_hosts to check host keys against (default ~/.ssh)")
+    devices.add_argument("--accept-unknown-host-keys", action="store_true",
+                         help="trust a host key seen for the first time (off by default)")
+    pl = sub.add_parser("plan", parents=[common, model, devices],
+                        help="what apply would change on each switch",
+                        epilog="exit codes: 0 no changes, 3 changes pending, 1 a device failed, "
+                               "2 bad input")
+    pl.add_argument("--target", choices=["lab", "devices"], default="devices")
+    pl.add_argument("--concurrency", type=int, default=8)
+    pl.add_argument("--markdown", action="store_true", help="a PR comment")
+    pl.add_argument("--no-color", action="store_true")
+    pl.set_defaults(func=cmd_plan)
     ver = sub.add_parser("verify", parents=[common, model, target],
                          help="prove every session and route from both ends")
     ver.add_argument("--wait", type=float, default=0,

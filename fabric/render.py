@@ -10,7 +10,7 @@ from pathlib import Path as FsPath
 import jinja2
 
 from . import platforms
-from .intent import Intent
+from .intent import Device, Intent
 
 TEMPLATES = FsPath(__file__).resolve().parent.parent / "templates"
 
@@ -36,14 +36,23 @@ def _toml_string(value: object) -> str:
     return f'"{text}"'
 
 
-def render_devices(intent: Intent) -> dict[str, str]:
+def device_files(device: Device, intent: Intent) -> dict[str, str]:
+    """Every file of one device, by path under build/; the first is its config."""
     env = environment()
+    ctx = platforms.structured(device, intent)
+    return {pattern.format(name=device.name): env.get_template(template).render(ctx)
+            for pattern, template in platforms.module(device.platform).FILES.items()}
+
+
+def device_config(device: Device, intent: Intent) -> str:
+    """The config a deploy pushes: a switch's config, a node's gobgpd.toml."""
+    return next(iter(device_files(device, intent).values()))
+
+
+def render_devices(intent: Intent) -> dict[str, str]:
     files: dict[str, str] = {}
     for device in intent.devices.values():
-        mod = platforms.module(device.platform)
-        ctx = platforms.structured(device, intent)
-        for pattern, template in mod.FILES.items():
-            files[pattern.format(name=device.name)] = env.get_template(template).render(ctx)
+        files.update(device_files(device, intent))
     return files
 
 

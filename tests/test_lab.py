@@ -253,3 +253,27 @@ def test_failed_up_cleans_up(tmp_path: Path, monkeypatch) -> None:
         lab.down("t-fail")
     assert _namespaces(netns_prefix("t-fail")) == []
     assert not (RUN_ROOT / "t-fail").exists()
+
+
+def test_plan_shows_only_what_a_one_rack_change_touches(example_lab, capsys) -> None:
+    model, _ = example_lab
+    assert main(["apply", str(model)]) == 0
+    code, report = _cli(capsys, "plan", str(model), "--target", "lab")
+    assert code == 0 and report["summary"].startswith(f"{len(report['devices'])} unchanged")
+    changed = model.parent / "changed.yaml"
+    changed.write_text(model.read_text().replace(
+        "  - {address: 10.96.0.11, announcers: [r03-n1, r06-n3]}",
+        "  - {address: 10.96.0.11, announcers: [r03-n1, r06-n3]}\n"
+        "  - {address: 10.96.0.12, announcers: [r04-n2]}"))
+    (model.parent / "state").mkdir(exist_ok=True)
+    code, report = _cli(capsys, "plan", str(changed), "--target", "lab",
+                        "--state", str(model.parent / "state"))
+    assert code == 3
+    touched = {d["device"]: d for d in report["devices"] if d["diff"]}
+    assert set(touched) == {"r04-tor"}
+    assert touched["r04-tor"]["diff"] == "+ ip prefix-list RACK-EXPORT seq 20 permit 10.96.0.12/32"
+    capsys.readouterr()
+    assert main(["plan", str(changed), "--target", "lab", "--state",
+                 str(model.parent / "state"), "--markdown"]) == 3
+    md = capsys.readouterr().out
+    assert "| r04-tor | +1 -0 |" in md and "```diff" in md

@@ -1,1 +1,21 @@
-"""Drivers: how this tool talks to each kind of speaker."""
+"""Drivers: how this tool talks to each kind of speaker. Switch drivers keep
+NAPALM's driver contract (open, load_replace_candidate, compare_config,
+commit_config(revert_in), confirm_commit, rollback, get_bgp_neighbors)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+# platform → (module, class) of its switch driver
+SWITCH_DRIVERS = {
+    "h3c_comware": ("fabric.drivers.h3c_comware", "ComwareDriver"),
+    "frr": ("fabric.drivers.frr", "FrrDriver"),
+}
+
+
+def driver_class(platform: str) -> type:
+    try:
+        module, cls = SWITCH_DRIVERS[platform]
+    except KeyError:
+        raise NotImplementedError(f"no switch driver for platform {platform} yet") from None
+    return getattr(import_module(module), cls)

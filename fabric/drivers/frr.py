@@ -95,18 +95,31 @@ class FrrDriver:
         self._candidate = self._write(text)
 
     def compare_config(self) -> str:
-        """The lines frr-reload would delete and add; empty when nothing changes."""
+        """What frr-reload would delete ("- ") and add ("+ "), with the enclosing
+        context lines ("  ") it prints; empty when nothing changes."""
         if self._candidate is None:
             return ""
         out = self._reload(self._candidate, test=True)
-        diff, section = [], None
+        lines: list[tuple[str, str]] = []
+        section = ""
         for line in out.splitlines():
             if line.startswith(("Lines To Delete", "Lines To Add")):
                 section = "-" if "Delete" in line else "+"
             elif section and line.strip() and not line.startswith("===") and \
                     not line.strip().startswith(NOT_OURS):
-                diff.append(f"{section} {line}")
-        return "\n".join(diff)
+                lines.append((section, line))
+        diff = []
+        for i, (sign, line) in enumerate(lines):
+            nxt = lines[i + 1][1] if i + 1 < len(lines) else ""
+            depth = len(line) - len(line.lstrip())
+            if len(nxt) - len(nxt.lstrip()) > depth and lines[i + 1][0] == sign:
+                diff.append(f"  {line}")          # a parent the next line sits in
+            elif sign == "-":
+                body = line.lstrip()
+                diff.append(f"- {line[:depth]}{body.removeprefix('no ')}")
+            else:
+                diff.append(f"+ {line}")
+        return "\n".join(diff) if any(d[0] in "+-" for d in diff) else ""
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if self._candidate is None:

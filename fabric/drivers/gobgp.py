@@ -35,15 +35,19 @@ class GobgpClient:
         return self.pb.Family(afi=self.pb.Family.AFI_IP, safi=self.pb.Family.SAFI_UNICAST)
 
     def wait_ready(self, deadline: float) -> None:
-        """Block until the API answers (gobgpd just started) or the deadline passes."""
+        """Block until gobgpd has started BGP from its config (the API socket comes up
+        before that), or the deadline passes."""
         while True:
             try:
-                self.stub.GetBgp(self.pb.GetBgpRequest(), timeout=1)
-                return
+                if getattr(self.stub.GetBgp(self.pb.GetBgpRequest(), timeout=1),
+                           "global").asn:
+                    return
             except grpc.RpcError:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.1)
+            if time.monotonic() > deadline:
+                raise TimeoutError("gobgpd did not start BGP in time")
+            time.sleep(0.1)
 
     def neighbors(self) -> list[Neighbor]:
         out = []

@@ -43,7 +43,8 @@ def _switch(plan: LabPlan, device: str, config: str) -> DeviceResult:
         committed = True
         drv.commit_config()
         added = sum(line.startswith("+") for line in diff.splitlines())
-        return DeviceResult(device, True, "applied", f"+{added} -{len(diff.splitlines()) - added}")
+        removed = sum(line.startswith("-") for line in diff.splitlines())
+        return DeviceResult(device, True, "applied", f"+{added} -{removed}")
     except Exception as exc:
         rolled = False
         if committed:

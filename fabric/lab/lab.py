@@ -12,8 +12,7 @@ from typing import Any
 
 from .. import secrets
 from ..intent import Device, Intent
-from ..platforms import structured
-from ..render import environment
+from ..render import device_config
 from . import netns
 from .netns import LabError
 from .plan import RUN_ROOT, LabPlan, netns_prefix, plan_lab
@@ -39,16 +38,10 @@ def lab_device(device: Device) -> Device:
 def lab_configs(intent: Intent, plan: LabPlan) -> dict[str, str]:
     """device → the config the lab pushes (FRR for switches, gobgpd.toml for nodes),
     with secrets filled in (from their sources, else random per-lab values)."""
-    env = environment()
     values = secrets.values(intent.model,
                             secrets.lab_fallback(intent.model, plan.run_dir / "secrets"))
-    out = {}
-    for d in intent.devices.values():
-        ld = lab_device(d)
-        template = "frr/frr.conf.j2" if d.is_switch else "gobgp/gobgpd.toml.j2"
-        text = env.get_template(template).render(structured(ld, intent))
-        out[d.name] = secrets.substitute(text, values)
-    return out
+    return {d.name: secrets.substitute(device_config(lab_device(d), intent), values)
+            for d in intent.devices.values()}
 
 
 def _read_state(fabric: str) -> dict[str, Any] | None:
