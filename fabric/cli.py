@@ -151,6 +151,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    if args.target == "devices" or args.dry_run:
+        return _apply_devices(args)
     from .lab.deploy import apply_lab
 
     intent = _lab_intent(args)
@@ -171,6 +173,35 @@ def cmd_apply(args: argparse.Namespace) -> int:
           f"apply: {len(results) - len(failed)} ok, {len(failed)} failed "
           f"({time.monotonic() - t0:.1f}s)")
     return EXIT_CHECK_FAILED if failed else EXIT_OK
+
+
+def _apply_devices(args: argparse.Namespace) -> int:
+    from . import rollout
+
+    if args.dry_run:
+        return cmd_plan(args)
+    intent = pipeline.build(args.model, args.state).intent
+    target = _target(intent, args)
+    lock = args.lock or args.model.parent / ".fabric-apply.lock"
+
+    def progress(o) -> None:
+        if not args.json:
+            print(f"[{o.stage}] {'ok ' if o.status in ('applied', 'unchanged') else 'FAIL'} "
+                  f"{o.device}: {o.status}" + (f" ({o.detail})" if o.detail else ""),
+                  flush=True)
+
+    report = rollout.rollout(intent, target, _switches(intent, args), lock,
+                             canary=args.canary, concurrency=args.concurrency,
+                             confirm_timer=args.confirm_timer, verify_wait=args.verify_wait,
+                             progress=progress)
+    counts: dict[str, int] = {}
+    for o in report.outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    if report.stopped_at:
+        text += f"; rollout stopped at stage {report.stopped_at}"
+    _emit(args, report.as_dict(), f"apply: {text}")
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -283,9 +314,6 @@ def parser() -> argparse.ArgumentParser:
     target = argparse.ArgumentParser(add_help=False)
     target.add_argument("--target", choices=["lab"], default="lab",
                         help="where to apply/verify (the local lab)")
-    a = sub.add_parser("apply", parents=[common, model, target], help="push every device")
-    a.add_argument("--concurrency", type=int, default=8, help="devices pushed at once")
-    a.set_defaults(func=cmd_apply)
     devices = argparse.ArgumentParser(add_help=False)
     devices.add_argument("--device", action="append", help="only this switch (repeatable)")
     devices.add_argument("--rack", action="append", help="only this rack's switches")
@@ -297,6 +325,22 @@ def parser() -> argparse.ArgumentParser:
                          help="SSH known_hosts to check host keys against (default ~/.ssh)")
     devices.add_argument("--accept-unknown-host-keys", action="store_true",
                          help="trust a host key seen for the first time (off by default)")
+    a = sub.add_parser("apply", parents=[common, model, devices], help="push every device",
+                       epilog="exit codes: 0 ok, 1 a device failed (rolled back, rollout "
+                              "stopped), 2 bad input")
+    a.add_argument("--target", choices=["lab", "devices"], default="lab",
+                   help="the local lab, or the real switches (staged, confirmed)")
+    a.add_argument("--concurrency", type=int, default=8, help="devices pushed at once")
+    a.add_argument("--canary", help="the first switch to change (default: first rack's ToR)")
+    a.add_argument("--confirm-timer", type=int, default=300,
+                   help="seconds a device waits for confirmation before it rolls back")
+    a.add_argument("--verify-wait", type=float, default=60,
+                   help="seconds to wait for a changed device's sessions")
+    a.add_argument("--lock", type=FsPath, help="apply lock (default beside the model)")
+    a.add_argument("--dry-run", action="store_true", help="plan only")
+    a.add_argument("--markdown", action="store_true", help=argparse.SUPPRESS)
+    a.add_argument("--no-color", action="store_true", help=argparse.SUPPRESS)
+    a.set_defaults(func=cmd_apply)
     pl = sub.add_parser("plan", parents=[common, model, devices],
                         help="what apply would change on each switch",
                         epilog="exit codes: 0 no changes, 3 changes pending, 1 a device failed, "

@@ -277,3 +277,46 @@ def test_plan_shows_only_what_a_one_rack_change_touches(example_lab, capsys) -> 
                  str(model.parent / "state"), "--markdown"]) == 3
     md = capsys.readouterr().out
     assert "| r04-tor | +1 -0 |" in md and "```diff" in md
+
+
+def test_staged_rollout_rolls_back_a_device_whose_sessions_fail(example_lab, tmp_path,
+                                                                 monkeypatch) -> None:
+    """The device rollout (lock, canary, batches, cores, verify, rollback) on real FRR."""
+    from fabric import rollout, targets
+    from fabric.drivers.frr import FrrDriver
+    from fabric.lock import LockHeld
+
+    monkeypatch.setattr(rollout, "BACKUP_ROOT", tmp_path / "backups")
+    model, intent = example_lab
+    assert main(["apply", str(model)]) == 0
+    assert main(["verify", str(model), "--wait", "60"]) == 0
+    target = targets.lab_target(intent)
+    switches = [n for n, d in intent.devices.items() if d.is_switch]
+    lock = tmp_path / "apply.lock"
+    assert [s for s, _ in rollout.stages(intent, switches, None)] == ["canary", "racks", "cores"]
+    assert rollout.stages(intent, switches, None)[0][1] == ["r01-tor"]
+
+    # Nothing to change: every device unchanged, lock released.
+    report = rollout.rollout(intent, target, switches, lock, verify_wait=30)
+    assert report.ok and {o.status for o in report.outcomes} == {"unchanged"}
+    assert not lock.exists()
+
+    # The canary's change breaks its core sessions (wrong peer AS): it is rolled back,
+    # the rollout stops, and nothing else is touched.
+    drv = FrrDriver("r01-tor", target.connect("r01-tor").pathspace)
+    before = drv.get_config()["running"]
+    target.configs["r01-tor"] = target.configs["r01-tor"].replace(
+        "remote-as 65001", "remote-as 65009")
+    report = rollout.rollout(intent, target, switches, lock, verify_wait=12)
+    by = {o.device: o for o in report.outcomes}
+    assert not report.ok and report.stopped_at == "canary"
+    assert by["r01-tor"].status == "rolled-back", by["r01-tor"]
+    assert "10.255.0.0 (AS 65001)" in by["r01-tor"].detail
+    assert Path(by["r01-tor"].backup).read_text() == before
+    assert {o.status for d, o in by.items() if d != "r01-tor"} == {"skipped"}
+    assert drv.get_config()["running"] == before
+    assert main(["verify", str(model), "--wait", "60"]) == 0
+
+    # A second apply while one runs is refused, naming the holder.
+    with rollout.ApplyLock(lock), pytest.raises(LockHeld, match="another apply is running"):
+        rollout.rollout(intent, target, switches, lock)

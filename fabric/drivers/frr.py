@@ -86,7 +86,12 @@ class FrrDriver:
         self.discard_config()
 
     def get_config(self, retrieve: str = "running") -> dict[str, str]:
-        return {"running": self.vtysh("show running-config"), "candidate": "", "startup": ""}
+        text = self.vtysh("show running-config")
+        # vtysh prints "Building configuration..." / "Current configuration:" first:
+        # not config, and frr-reload would reject them when rolling back.
+        lines = text.splitlines(keepends=True)
+        start = next((i for i, ln in enumerate(lines) if ln.startswith("!")), 0)
+        return {"running": "".join(lines[start:]), "candidate": "", "startup": ""}
 
     def load_replace_candidate(self, filename: str | None = None,
                                config: str | None = None) -> None:
@@ -133,6 +138,9 @@ class FrrDriver:
         """Write the running config to the startup file, as a switch's `write memory`:
         a restarted bgpd comes back with it (and graceful restart works as on a box)."""
         self.vtysh("write memory")
+
+    def confirm_commit(self) -> None:
+        """Nothing to confirm: FRR has no commit timer (the orchestration verified)."""
 
     def discard_config(self) -> None:
         if self._candidate is not None:

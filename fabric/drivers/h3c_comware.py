@@ -104,7 +104,9 @@ _PROMPT_LINE = re.compile(r"^\s*(<[^<>]+>|\[[^\[\]]+\])\s*$")
 # terminal starts `%Jan  1 12:00:00:000 2024 sysname MOD/5/DIGEST:` and is not one.
 _ERROR = re.compile(r"^\s*%")
 _SYSLOG = re.compile(r"^\s*%[A-Z][a-z]{2}\s+\d{1,2}\s+\d\d:\d\d:\d\d")
-_SECRET = re.compile(r"(\bpassword\s+(?:simple|cipher|hash)\s+)\S+", re.IGNORECASE)
+# A key follows `simple`, `cipher` or `hash` in every Comware command that takes one
+# (`peer X password simple K`, `password hash H`), typo'd or not.
+_SECRET = re.compile(r"(\b(?:simple|cipher|hash)\s+)\S+", re.IGNORECASE)
 _PEER = r"peer \S+(?: \d{1,2})?"
 _PEER_REF = re.compile(r"^(?:undo )?peer (\S+(?: \d{1,2})?) ")
 _PEER_PW = re.compile(rf"^({_PEER}) password (?:simple|cipher) (\S+)$")
@@ -215,6 +217,7 @@ _UNDO = [(re.compile(p), r) for p, r in (
     (r"^undo (aggregate \S+ \S+) .*$", r"undo \1"),
 )]
 
+_ANY = MatchRule(re_search=".")
 _BGP = MatchRule(startswith="bgp ")
 _AF = MatchRule(startswith="address-family ")
 _DELETE = rf"^undo (?:{_PEER}|group \S+)$"
@@ -254,7 +257,11 @@ class ComwareV7HierDriver(HConfigDriverHPComware5):
             indentation=1,
             per_line_sub=[PerLineSubRule(search=r"^\s*#.*", replace=""),
                           PerLineSubRule(search=r"^return$", replace="")],
+            # hier_config's default weight is 0 and the last matching rule wins:
+            # everything starts at 500, then the rules below move lines earlier/later.
             ordering=[
+                at(_ANY, weight=500), at(_ANY, _ANY, weight=500),
+                at(_ANY, _ANY, _ANY, weight=500),
                 at(MatchRule(startswith="undo bgp "), weight=100),
                 at(MatchRule(startswith=("ip prefix-list ", "bmp server ")), weight=300),
                 at(MatchRule(startswith=("undo ip prefix-list ", "undo bmp server ")),
@@ -299,6 +306,7 @@ class ComwareDriver:
         self._before: list[tuple[int, str]] | None = None   # owned config before commit
         self._before_names: set[str] = set()
         self._pending = False
+        self._expired = False
         self._redactor = _Redactor()
         self._redactor.secrets.add(password)
 
@@ -451,8 +459,8 @@ class ComwareDriver:
                               "view, bmp server views, ip prefix-list): "
                               + "; ".join(repr(f) for f in foreign[:5]))
         for _, line in items:
-            if m := _PEER_PW.match(line):
-                self._redactor.secrets.add(m.group(2))
+            for m in re.finditer(r"\b(?:simple|cipher|hash)\s+(\S+)", line, re.IGNORECASE):
+                self._redactor.secrets.add(m.group(1))
         try:
             self._tree(items)
         except Exception as exc:    # a duplicate line, a section hier_config cannot read
@@ -593,6 +601,7 @@ class ComwareDriver:
         rem = self._remediation(running, self._candidate, self._names, self._merge)
         self._before = self._owned(running, self._names)
         self._before_names = set(self._names)
+        self._expired = False
         count = sum(1 for _ in rem.all_children())
         log.info("%s: pushing %d lines%s", self.hostname, count,
                  f" (rollback in {revert_in}s unless confirmed)" if revert_in else "")
@@ -610,9 +619,8 @@ class ComwareDriver:
     def has_pending_commit(self) -> bool:
         if not self._pending:
             return False
-        state = self._device_pending()
-        if state is False:
-            self._pending = False
+        if self._device_pending() is False:
+            self._pending, self._expired = False, True
         return self._pending
 
     def _device_pending(self) -> bool | None:
@@ -627,12 +635,12 @@ class ComwareDriver:
         return not ("no configuration commit delay" in text or "not set" in text)
 
     def confirm_commit(self) -> None:
-        if not self._pending:
-            raise self._error(ComwareError, "no commit is waiting for confirmation")
-        if self._device_pending() is False:
-            self._pending = False
+        if self._expired or (self._pending and self._device_pending() is False):
+            self._pending, self._expired = False, False
             raise self._error(ComwareError, "the commit-delay timer already expired: the "
                               "device rolled the change back")
+        if not self._pending:
+            raise self._error(ComwareError, "no commit is waiting for confirmation")
         prompt = self._system_view()
         try:
             self._push_line("configuration commit", prompt, False)

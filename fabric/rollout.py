@@ -1,0 +1,171 @@
+"""`fabric apply --target devices`: a staged, confirmed rollout to the switches.
+
+Stages: a canary (the first rack's ToR, or --canary), then the other rack
+switches in batches of --concurrency, then the cores on their own. Per device:
+back up the running config (outside git), load the candidate, compare (skip
+when empty), commit with a confirm timer, verify the device's sessions against
+the intent, then confirm. Any failure rolls that device back and stops the
+rollout; a device whose confirm never arrives (the tool died, the link dropped)
+rolls itself back when its timer expires.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .intent import Intent
+from .lock import ApplyLock
+from .targets import Target
+
+BACKUP_ROOT = Path(os.environ.get("FABRIC_BACKUP_DIR",
+                                  Path.home() / ".local" / "state" / "bgp-fabric" / "backups"))
+
+
+@dataclass
+class DeviceOutcome:
+    device: str
+    stage: str
+    status: str            # unchanged | applied | failed | rolled-back | skipped
+    detail: str = ""
+    backup: str = ""
+
+
+@dataclass
+class RolloutReport:
+    outcomes: list[DeviceOutcome] = field(default_factory=list)
+    stopped_at: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.stopped_at
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "stopped_at": self.stopped_at,
+                "devices": [asdict(o) for o in self.outcomes]}
+
+
+def stages(intent: Intent, devices: list[str], canary: str | None) -> list[tuple[str, list[str]]]:
+    racks = [n for n in devices if intent.devices[n].role != "core"]
+    cores = [n for n in devices if intent.devices[n].role == "core"]
+    first = canary or next((n for n in sorted(racks, key=lambda n: (intent.devices[n].rack or "",
+                                                                     n))), None)
+    out = []
+    if first:
+        out.append(("canary", [first]))
+    rest = [n for n in racks if n != first]
+    if rest:
+        out.append(("racks", rest))
+    if cores:
+        out.append(("cores", [c for c in cores if c != first]))
+    return [(name, group) for name, group in out if group]
+
+
+def expected_peers(intent: Intent, device: str) -> dict[str, int]:
+    """Static peers of `device` (address → AS) that must be Established after a change."""
+    return {str(p.address): p.remote_as for p in intent.devices[device].peers if not p.dynamic}
+
+
+def _dynamic_up(neighbors, intent: Intent, device: str) -> int:
+    static = expected_peers(intent, device)
+    return sum(n.established for n in neighbors if n.address not in static)
+
+
+def _wait_sessions(drv, intent: Intent, device: str, dynamic_before: int,
+                   wait: float) -> str:
+    """"" when every static peer is Established with its AS and no fewer dynamic
+    peers are up than before the change; else what is missing."""
+    want = expected_peers(intent, device)
+    deadline = time.monotonic() + wait
+    while True:
+        ns = {n.address: n for n in drv.neighbors()}
+        missing = [f"{a} (AS {asn}): {ns[a].state if a in ns else 'absent'}"
+                   for a, asn in want.items()
+                   if not (a in ns and ns[a].established and ns[a].remote_as == asn)]
+        dyn = _dynamic_up(ns.values(), intent, device)
+        if not missing and dyn >= dynamic_before:
+            return ""
+        if time.monotonic() > deadline:
+            parts = missing + ([f"dynamic peers {dyn} < {dynamic_before} before"]
+                               if dyn < dynamic_before else [])
+            return "sessions not up: " + "; ".join(parts)
+        time.sleep(1)
+
+
+def _backup(fabric: str, device: str, running: str) -> Path:
+    folder = BACKUP_ROOT / fabric
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{device}-{time.strftime('%Y%m%dT%H%M%S')}.cfg"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(running)
+    return path
+
+
+def apply_device(intent: Intent, target: Target, device: str, stage: str,
+                 confirm_timer: int, verify_wait: float) -> DeviceOutcome:
+    drv = target.connect(device)
+    committed = False
+    backup = ""
+    try:
+        drv.open()
+        drv.load_replace_candidate(config=target.configs[device])
+        diff = drv.compare_config()
+        if not diff:
+            drv.discard_config()
+            return DeviceOutcome(device, stage, "unchanged")
+        before = _dynamic_up(drv.neighbors(), intent, device)
+        backup = str(_backup(intent.fabric, device, drv.get_config()["running"]))
+        drv.commit_config(revert_in=confirm_timer)
+        committed = True
+        problem = _wait_sessions(drv, intent, device, before, verify_wait)
+        if problem:
+            raise RuntimeError(problem)
+        drv.confirm_commit()
+        lines = [ln for ln in diff.splitlines() if ln.strip()]
+        return DeviceOutcome(device, stage, "applied", f"{len(lines)} lines", backup)
+    except Exception as exc:
+        detail = target.mask(str(exc))
+        if committed or getattr(drv, "has_pending_commit", lambda: False)():
+            try:
+                drv.rollback()
+                return DeviceOutcome(device, stage, "rolled-back", detail, backup)
+            except Exception as rb:
+                detail += f"; rollback failed: {target.mask(str(rb))} (the device's timer " \
+                          "reverts it)"
+        return DeviceOutcome(device, stage, "failed", detail, backup)
+    finally:
+        with contextlib.suppress(Exception):
+            drv.close()
+
+
+def rollout(intent: Intent, target: Target, devices: list[str], lock_path: Path,
+            canary: str | None = None, concurrency: int = 8, confirm_timer: int = 300,
+            verify_wait: float = 60,
+            progress: Callable[[DeviceOutcome], None] | None = None) -> RolloutReport:
+    report = RolloutReport()
+    with ApplyLock(lock_path):
+        plan = stages(intent, devices, canary)
+        for i, (stage, group) in enumerate(plan):
+            with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+                outcomes = list(pool.map(
+                    lambda d, s=stage: apply_device(intent, target, d, s, confirm_timer,
+                                                    verify_wait), group))
+            for o in outcomes:
+                report.outcomes.append(o)
+                if progress:
+                    progress(o)
+            bad = [o for o in outcomes if o.status in ("failed", "rolled-back")]
+            if bad:
+                report.stopped_at = stage
+                for later_stage, later in plan[i + 1:]:
+                    report.outcomes += [DeviceOutcome(d, later_stage, "skipped",
+                                                      f"rollout stopped at {stage}")
+                                        for d in later]
+                break
+    return report
