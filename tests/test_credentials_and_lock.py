@@ -1,0 +1,71 @@
+"""Credentials come from the environment or an owner-only file and never show;
+one apply at a time, and a stale lock is reported, not broken."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from fabric.credentials import CredentialError, load
+from fabric.lock import ApplyLock, LockHeld
+
+SECRET = "pw-Zq81-never-shown"
+
+
+def test_environment_credentials(monkeypatch) -> None:
+    monkeypatch.setenv("FABRIC_USERNAME", "netops")
+    monkeypatch.setenv("FABRIC_PASSWORD", SECRET)
+    monkeypatch.delenv("FABRIC_CREDENTIALS", raising=False)
+    creds = load().for_device("r01-tor")
+    assert creds.username == "netops" and creds.password == SECRET
+    assert SECRET not in repr(creds)
+
+
+def test_file_must_be_owner_only(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("FABRIC_USERNAME", raising=False)
+    monkeypatch.delenv("FABRIC_PASSWORD", raising=False)
+    f = tmp_path / "creds.yaml"
+    f.write_text(f"default: {{username: netops, password: {SECRET}}}\n"
+                 f"devices: {{core1: {{username: core-admin, password: other-{SECRET}}}}}\n")
+    f.chmod(0o644)
+    with pytest.raises(CredentialError, match="chmod 600") as exc:
+        load(f)
+    assert SECRET not in str(exc.value)
+    f.chmod(0o600)
+    store = load(f)
+    assert store.for_device("r01-tor").username == "netops"
+    assert store.for_device("core1").username == "core-admin"
+
+
+def test_missing_and_malformed_credentials_say_where_not_what(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    monkeypatch.delenv("FABRIC_USERNAME", raising=False)
+    monkeypatch.delenv("FABRIC_PASSWORD", raising=False)
+    monkeypatch.delenv("FABRIC_CREDENTIALS", raising=False)
+    with pytest.raises(CredentialError, match="FABRIC_USERNAME"):
+        load().for_device("r01-tor")
+    f = tmp_path / "creds.yaml"
+    f.write_text(f"default: {{username: netops, passwd: {SECRET}}}\n")
+    f.chmod(0o600)
+    with pytest.raises(CredentialError, match="expected username and password") as exc:
+        load(f)
+    assert SECRET not in str(exc.value)
+
+
+def test_second_apply_is_refused_and_stale_lock_reported(tmp_path: Path) -> None:
+    path = tmp_path / "apply.lock"
+    with ApplyLock(path):
+        with pytest.raises(LockHeld, match="another apply is running") as exc, ApplyLock(path):
+            pass
+        assert f"pid {os.getpid()}" in str(exc.value)
+    assert not path.exists()
+    # A lock left by a process that is gone on this host: reported as stale, kept.
+    path.write_text(json.dumps({"owner": f"someone@{socket.gethostname()}", "pid": 2 ** 22 + 7,
+                                "since": "2026-11-26T04:00:00+0000"}))
+    with pytest.raises(LockHeld, match="stale apply lock") as exc, ApplyLock(path):
+        pass
+    assert "someone@" in str(exc.value) and path.exists()
