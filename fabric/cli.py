@@ -200,6 +200,8 @@ def _apply_devices(args: argparse.Namespace) -> int:
     text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     if report.stopped_at:
         text += f"; rollout stopped at stage {report.stopped_at}"
+    for device, problem in sorted(report.sessions_down.items()):
+        text += f"\n{device}: applied, but {problem}"
     _emit(args, report.as_dict(), f"apply: {text}")
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 

@@ -30,16 +30,21 @@ class DevicePlan:
         return {**asdict(self), "added": self.added, "removed": self.removed}
 
 
-def _remediation_as_diff(text: str) -> str:
-    """Drivers return either +/- lines (FRR) or the commands to push (vendor CLIs)."""
+def remediation_as_diff(text: str) -> str:
+    """Drivers return either +/- lines (FRR) or the commands to push (vendor CLIs).
+    In the latter a line with deeper lines under it only opens a view: context."""
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if all(ln.startswith(("+ ", "- ", "  ")) for ln in lines):
         return "\n".join(lines)
     out = []
-    for ln in lines:
-        body = ln.strip()
-        neg = body.startswith(("undo ", "no "))
-        out.append(("- " if neg else "+ ") + ln)
+    for i, ln in enumerate(lines):
+        depth = len(ln) - len(ln.lstrip())
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if nxt and len(nxt) - len(nxt.lstrip()) > depth:
+            out.append("  " + ln)
+        else:
+            neg = ln.strip().startswith(("undo ", "no "))
+            out.append(("- " if neg else "+ ") + ln)
     return "\n".join(out)
 
 
@@ -48,7 +53,7 @@ def plan_device(target: Target, device: str) -> DevicePlan:
     try:
         drv.open()
         drv.load_replace_candidate(config=target.configs[device])
-        diff = _remediation_as_diff(drv.compare_config())
+        diff = remediation_as_diff(drv.compare_config())
         drv.discard_config()
         return DevicePlan(device, True, target.mask(diff))
     except Exception as exc:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .intent import Intent
 from .lock import ApplyLock
+from .plan import remediation_as_diff
 from .targets import Target
 
 BACKUP_ROOT = Path(os.environ.get("FABRIC_BACKUP_DIR",
@@ -40,13 +41,16 @@ class DeviceOutcome:
 class RolloutReport:
     outcomes: list[DeviceOutcome] = field(default_factory=list)
     stopped_at: str = ""
+    # After the last stage: changed devices whose sessions are still not all up.
+    sessions_down: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.stopped_at
+        return not self.stopped_at and not self.sessions_down
 
     def as_dict(self) -> dict[str, object]:
         return {"ok": self.ok, "stopped_at": self.stopped_at,
+                "sessions_down": self.sessions_down,
                 "devices": [asdict(o) for o in self.outcomes]}
 
 
@@ -71,28 +75,46 @@ def expected_peers(intent: Intent, device: str) -> dict[str, int]:
     return {str(p.address): p.remote_as for p in intent.devices[device].peers if not p.dynamic}
 
 
-def _dynamic_up(neighbors, intent: Intent, device: str) -> int:
+@dataclass(frozen=True)
+class Baseline:
+    """What was up before a change: the change must not take any of it down."""
+
+    static_up: frozenset[str]
+    dynamic_up: int
+
+
+def baseline(drv, intent: Intent, device: str) -> Baseline:
     static = expected_peers(intent, device)
-    return sum(n.established for n in neighbors if n.address not in static)
+    ns = drv.neighbors()
+    return Baseline(frozenset(n.address for n in ns if n.established and n.address in static),
+                    sum(n.established for n in ns if n.address not in static))
 
 
-def _wait_sessions(drv, intent: Intent, device: str, dynamic_before: int,
-                   wait: float) -> str:
-    """"" when every static peer is Established with its AS and no fewer dynamic
-    peers are up than before the change; else what is missing."""
+def wait_sessions(drv, intent: Intent, device: str, must: Baseline | None,
+                  wait: float) -> str:
+    """"" when the device's sessions are as they must be, else what is missing.
+
+    With a baseline (right after a commit): every static peer that was up is up
+    again with its AS, and no fewer dynamic peers — a peer the rollout has not
+    configured yet (a core, on a new rack) cannot be up. Without one (after the
+    whole rollout): every static peer Established with its AS."""
     want = expected_peers(intent, device)
+    if must is not None:
+        want = {a: asn for a, asn in want.items() if a in must.static_up}
     deadline = time.monotonic() + wait
     while True:
         ns = {n.address: n for n in drv.neighbors()}
         missing = [f"{a} (AS {asn}): {ns[a].state if a in ns else 'absent'}"
                    for a, asn in want.items()
                    if not (a in ns and ns[a].established and ns[a].remote_as == asn)]
-        dyn = _dynamic_up(ns.values(), intent, device)
-        if not missing and dyn >= dynamic_before:
+        dyn = sum(n.established for a, n in ns.items() if a not in expected_peers(intent,
+                                                                                   device))
+        short = must is not None and dyn < must.dynamic_up
+        if not missing and not short:
             return ""
         if time.monotonic() > deadline:
-            parts = missing + ([f"dynamic peers {dyn} < {dynamic_before} before"]
-                               if dyn < dynamic_before else [])
+            parts = missing + ([f"dynamic peers {dyn} < {must.dynamic_up} before"]
+                               if short else [])
             return "sessions not up: " + "; ".join(parts)
         time.sleep(1)
 
@@ -119,16 +141,18 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
         if not diff:
             drv.discard_config()
             return DeviceOutcome(device, stage, "unchanged")
-        before = _dynamic_up(drv.neighbors(), intent, device)
+        before = baseline(drv, intent, device)
         backup = str(_backup(intent.fabric, device, drv.get_config()["running"]))
         drv.commit_config(revert_in=confirm_timer)
         committed = True
-        problem = _wait_sessions(drv, intent, device, before, verify_wait)
+        problem = wait_sessions(drv, intent, device, before, verify_wait)
         if problem:
             raise RuntimeError(problem)
         drv.confirm_commit()
-        lines = [ln for ln in diff.splitlines() if ln.strip()]
-        return DeviceOutcome(device, stage, "applied", f"{len(lines)} lines", backup)
+        lines = remediation_as_diff(diff).splitlines()
+        added = sum(ln.startswith("+") for ln in lines)
+        removed = sum(ln.startswith("-") for ln in lines)
+        return DeviceOutcome(device, stage, "applied", f"+{added} -{removed}", backup)
     except Exception as exc:
         detail = target.mask(str(exc))
         if committed or getattr(drv, "has_pending_commit", lambda: False)():
@@ -168,4 +192,24 @@ def rollout(intent: Intent, target: Target, devices: list[str], lock_path: Path,
                                                       f"rollout stopped at {stage}")
                                         for d in later]
                 break
+        if report.ok:
+            _final_check(intent, target, report, verify_wait)
     return report
+
+
+def _final_check(intent: Intent, target: Target, report: RolloutReport, wait: float) -> None:
+    """Every static session of every changed device, now that every stage is done."""
+    for o in report.outcomes:
+        if o.status != "applied":
+            continue
+        drv = target.connect(o.device)
+        try:
+            drv.open()
+            problem = wait_sessions(drv, intent, o.device, None, wait)
+        except Exception as exc:
+            problem = target.mask(str(exc))
+        finally:
+            with contextlib.suppress(Exception):
+                drv.close()
+        if problem:
+            report.sessions_down[o.device] = problem

@@ -445,6 +445,9 @@ class ComwareDriver:
         self.discard_config()
         text = Path(filename).read_text() if filename else (config or "")
         items = config_items(text)
+        for _, line in items:
+            for m in re.finditer(r"\b(?:simple|cipher|hash)\s+(\S+)", line, re.IGNORECASE):
+                self._redactor.secrets.add(m.group(1))
         names: set[str] = set()
         foreign = []
         for section in _sections(items):
@@ -458,9 +461,6 @@ class ComwareDriver:
                               "the candidate has lines outside what this tool owns (the bgp "
                               "view, bmp server views, ip prefix-list): "
                               + "; ".join(repr(f) for f in foreign[:5]))
-        for _, line in items:
-            for m in re.finditer(r"\b(?:simple|cipher|hash)\s+(\S+)", line, re.IGNORECASE):
-                self._redactor.secrets.add(m.group(1))
         try:
             self._tree(items)
         except Exception as exc:    # a duplicate line, a section hier_config cannot read

@@ -1,0 +1,285 @@
+"""A small SSH CLI simulator on paramiko's server API. TEST-ONLY: never run it
+anywhere but in a test; it binds 127.0.0.1 on an ephemeral port only.
+
+* password authentication against the one username/password given at start;
+* a host key generated per run (ECDSA P-256; paramiko cannot generate Ed25519),
+  exposed as `known_hosts_line()` so a test can trust it;
+* one `Dialect` per connection (built by the factory given at start), driven line
+  by line on the interactive shell channel, with the characters echoed as typed, as
+  a device's terminal does (netmiko's `hp_comware` reads the echo back);
+  exec requests are served too (each line of the command run in a fresh dialect);
+* `start()` / `stop()`: everything this server started (its listener, every
+  transport, every session thread) is tracked on the instance, and `stop()` closes
+  and joins exactly those.
+
+A dialect is any object with: `banner() -> str`, `prompt() -> str`,
+`execute(line) -> str` (output, without echo or prompt), and `closed` (True once
+the user logged out). `tests/simulators/configtree.CliDialect` is the generic base
+for config CLIs; `tests/simulators/comware.py` is the H3C Comware V7 one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import paramiko
+
+log = logging.getLogger(__name__)
+# What paramiko raises when the other side has already gone.
+_GONE = (OSError, EOFError, paramiko.SSHException)
+
+
+class Dialect(Protocol):
+    closed: bool
+
+    def banner(self) -> str: ...
+    def prompt(self) -> str: ...
+    def execute(self, line: str) -> str: ...
+
+
+class _Auth(paramiko.ServerInterface):
+    def __init__(self, server: SSHServer):
+        self.server = server
+        self.shell = threading.Event()
+        self.exec_command: bytes | None = None
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "password"
+
+    def check_auth_password(self, username: str, password: str) -> int:
+        ok = hmac.compare_digest(username.encode(), self.server.username.encode()) and \
+            hmac.compare_digest(password.encode(), self.server.password.encode())
+        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        if kind == "session":
+            return paramiko.OPEN_SUCCEEDED
+        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+    def check_channel_pty_request(self, *args: Any) -> bool:
+        return True
+
+    def check_channel_window_change_request(self, *args: Any) -> bool:
+        return True
+
+    def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
+        self.shell.set()
+        return True
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        self.exec_command = command
+        self.shell.set()
+        return True
+
+
+class Session:
+    """One interactive shell: echo, line discipline (CR, LF or CRLF ends a line),
+    output with CRLF line ends, and the dialect's prompt after each command."""
+
+    def __init__(self, server: SSHServer, chan: paramiko.Channel, dialect: Dialect):
+        self.server = server
+        self.chan = chan
+        self.dialect = dialect
+        self.lock = threading.Lock()
+
+    def send(self, text: str) -> None:
+        with self.lock, contextlib.suppress(*_GONE):
+            self.chan.sendall(text.encode())
+
+    def notify(self, text: str) -> None:
+        """Asynchronous output (a device's log message), then the prompt again."""
+        self.send("\r\n" + text.replace("\n", "\r\n") + "\r\n" + self.dialect.prompt())
+
+    def run(self) -> None:
+        self.send(self.dialect.banner() + self.dialect.prompt())
+        buf = ""
+        last_cr = False
+        self.chan.settimeout(0.2)
+        while not self.server.stopping.is_set() and not self.dialect.closed:
+            try:
+                data = self.chan.recv(4096)
+            except TimeoutError:
+                continue
+            except _GONE:
+                break
+            if not data:
+                break
+            echo = ""
+            for ch in data.decode(errors="replace"):
+                if ch == "\n" and last_cr:
+                    last_cr = False
+                    continue
+                last_cr = ch == "\r"
+                if ch in "\r\n":
+                    out = self.dialect.execute(buf)
+                    buf = ""
+                    text = "\r\n" + (out.replace("\r\n", "\n").replace("\n", "\r\n") + "\r\n"
+                                     if out else "")
+                    if self.dialect.closed:
+                        self.send(echo + text)
+                        break
+                    self.send(echo + text + self.dialect.prompt())
+                    echo = ""
+                elif ch in "\x08\x7f":
+                    if buf:
+                        buf = buf[:-1]
+                        echo += "\x08 \x08"
+                else:
+                    buf += ch
+                    echo += ch       # the terminal echoes what is typed
+            if echo and not self.dialect.closed:
+                self.send(echo)
+            if self.dialect.closed:
+                break
+        self.close()
+
+    def run_exec(self, command: str) -> None:
+        out = []
+        for line in command.splitlines():
+            out.append(self.dialect.execute(line))
+        self.send("\r\n".join(o for o in out if o) + "\r\n")
+        self.chan.send_exit_status(0)
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(*_GONE):
+            self.chan.close()
+
+
+class SSHServer:
+    """`SSHServer(lambda session: MyDialect(...), "admin", "pw").start()` → (host, port)."""
+
+    def __init__(self, dialect_factory: Callable[[Session], Dialect], username: str,
+                 password: str, host_key: paramiko.PKey | None = None):
+        self.id = uuid.uuid4().hex[:8]
+        self.dialect_factory = dialect_factory
+        self.username = username
+        self.password = password
+        self.host_key = host_key or paramiko.ECDSAKey.generate(bits=256)
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.stopping = threading.Event()
+        self.sessions: list[Session] = []
+        self.failed_logins = 0
+        self._sock: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+        self._transports: list[paramiko.Transport] = []
+        self._lock = threading.Lock()
+
+    # ----- lifecycle
+    def start(self) -> tuple[str, int]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, 0))
+        sock.listen(16)
+        sock.settimeout(0.2)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        self._spawn(self._accept_loop, "accept")
+        return self.host, self.port
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._sock is not None:
+            self._sock.close()
+        with self._lock:
+            sessions, transports = list(self.sessions), list(self._transports)
+        for s in sessions:
+            s.close()
+        for t in transports:
+            with contextlib.suppress(*_GONE):
+                t.close()
+        for th in list(self._threads):
+            if th is not threading.current_thread():
+                th.join(timeout=5)
+
+    def __enter__(self) -> SSHServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def known_hosts_line(self) -> str:
+        """The line an OpenSSH known_hosts file holds for this server (non-22 port form)."""
+        return f"[{self.host}]:{self.port} {self.host_key.get_name()} {self.host_key.get_base64()}"
+
+    def broadcast(self, text: str) -> None:
+        with self._lock:
+            sessions = list(self.sessions)
+        for s in sessions:
+            s.notify(text)
+
+    # ----- internals
+    def _spawn(self, target: Callable[..., None], what: str, *args: Any) -> None:
+        th = threading.Thread(target=target, args=args, name=f"sshsim-{self.id}-{what}",
+                              daemon=True)
+        with self._lock:
+            self._threads.append(th)
+        th.start()
+
+    def _accept_loop(self) -> None:
+        assert self._sock is not None
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            self._spawn(self._serve, "conn", conn)
+
+    def _serve(self, conn: socket.socket) -> None:
+        transport = paramiko.Transport(conn)
+        transport.add_server_key(self.host_key)
+        with self._lock:
+            self._transports.append(transport)
+        auth = _Auth(self)
+        try:
+            transport.start_server(server=auth)
+        except (paramiko.SSHException, EOFError, OSError):
+            transport.close()
+            return
+        chan = None
+        while chan is None and transport.is_active() and not self.stopping.is_set():
+            chan = transport.accept(timeout=0.2)
+        if chan is None:
+            if not transport.is_authenticated():
+                self.failed_logins += 1
+            transport.close()
+            return
+        while not auth.shell.wait(0.2):
+            if self.stopping.is_set() or not transport.is_active():
+                transport.close()
+                return
+        session = Session(self, chan, None)  # type: ignore[arg-type]
+        session.dialect = self.dialect_factory(session)
+        with self._lock:
+            self.sessions.append(session)
+        try:
+            if auth.exec_command is not None:
+                session.run_exec(auth.exec_command.decode(errors="replace"))
+            else:
+                session.run()
+        except Exception:  # a simulator bug must not hang the client: log and drop
+            log.exception("simulator session failed")
+        finally:
+            with self._lock:
+                if session in self.sessions:
+                    self.sessions.remove(session)
+            session.close()
+            # Let the client close its side first (as after a device's logout), so it
+            # does not see a reset; stop() closes whatever is left.
+            deadline = time.monotonic() + 1.0
+            while transport.is_active() and time.monotonic() < deadline and \
+                    not self.stopping.is_set():
+                time.sleep(0.02)
+            transport.close()

@@ -1,0 +1,177 @@
+"""`fabric plan` and `fabric apply --target devices` through the CLI, against one
+simulated Comware V7 switch per device of a generated all-Comware fabric."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from simulators.comware import ComwareSimulator
+
+from fabric import rollout
+from fabric.cli import main
+from fabric.starter import starter_model
+
+LOGIN_PW = "Lg-9xQ-unique-login-pw"
+CORE_KEY = "Core-K3y-unique-8812"
+BASE = """\
+#
+ sysname {name}
+#
+interface Ten-GigabitEthernet1/0/1
+ description uplink
+ ip address 10.0.0.1 255.255.255.254
+#
+ip prefix-list OTHER index 10 permit 10.0.0.0 8
+#
+local-user admin class manage
+ password simple hunter2
+ service-type ssh
+#
+return
+"""
+
+
+@pytest.fixture
+def fabric(tmp_path: Path, monkeypatch):
+    text = starter_model(2, 2, platform="h3c_comware", name="t-sw")
+    text = text.replace("defaults:\n", "secrets:\n  core: {env: FABRIC_CORE_KEY}\n\n"
+                                       "defaults:\n  auth: {core_links: core}\n", 1)
+    model = tmp_path / "fabric.yaml"
+    model.write_text(text)
+    monkeypatch.setenv("FABRIC_CORE_KEY", CORE_KEY)
+    monkeypatch.setenv("FABRIC_USERNAME", "netops")
+    monkeypatch.setenv("FABRIC_PASSWORD", LOGIN_PW)
+    monkeypatch.setattr(rollout, "BACKUP_ROOT", tmp_path / "backups")
+    names = ["core1", "core2", "r01-tor", "r02-tor"]
+    sims = {n: ComwareSimulator(n, "netops", LOGIN_PW, minute=0.5, config=BASE.format(name=n))
+            for n in names}
+    for s in sims.values():
+        s.start()
+    (tmp_path / "hosts.yaml").write_text(
+        "".join(f"{n}: {s.host}:{s.port}\n" for n, s in sims.items()))
+    (tmp_path / "known_hosts").write_text(
+        "".join(s.known_hosts_line() + "\n" for s in sims.values()))
+    args = ["--hosts", str(tmp_path / "hosts.yaml"), "--known-hosts", str(tmp_path / "known_hosts")]
+    try:
+        yield model, sims, args
+    finally:
+        for s in sims.values():
+            s.stop()
+
+
+def run(capsys, *argv: str) -> tuple[int, dict, str]:
+    capsys.readouterr()
+    code = main([*argv, "--json"])
+    cap = capsys.readouterr()
+    return code, json.loads(cap.out), cap.out + cap.err
+
+
+def unrelated(sim: ComwareSimulator) -> list[str]:
+    return [ln for ln in sim.device.lines()
+            if not ln.startswith(("bgp ", "bmp server "))
+            and not (ln.startswith("ip prefix-list ") and " OTHER " not in ln)]
+
+
+def test_plan_apply_replan_and_a_one_rack_change(fabric, capsys, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    model, sims, args = fabric
+    before = {n: unrelated(s) for n, s in sims.items()}
+    out = ""
+
+    code, plan, text = run(capsys, "plan", str(model), "--target", "devices", *args)
+    out += text
+    assert code == 3
+    assert {d["device"] for d in plan["devices"] if d["diff"]} == set(sims)
+    tor = next(d for d in plan["devices"] if d["device"] == "r01-tor")
+    assert "+ bgp " in tor["diff"] or any(ln.startswith("  bgp ") for ln in
+                                          tor["diff"].splitlines())
+    assert "peer 10.64.0.0 24 group NODES" in tor["diff"]
+    assert "__secret_core__" in tor["diff"]          # the placeholder, not the key
+
+    code, report, text = run(capsys, "apply", str(model), "--target", "devices",
+                             "--confirm-timer", "600", "--verify-wait", "10", *args)
+    out += text
+    assert code == 0, report
+    stages = {o["device"]: o["stage"] for o in report["devices"]}
+    assert stages == {"r01-tor": "canary", "r02-tor": "racks", "core1": "cores",
+                      "core2": "cores"}
+    assert {o["status"] for o in report["devices"]} == {"applied"}
+    assert all(Path(o["backup"]).stat().st_mode & 0o777 == 0o600 for o in report["devices"])
+    for name, sim in sims.items():
+        assert unrelated(sim) == before[name], f"{name}: unrelated config changed"
+        assert not sim.device.pending, f"{name}: commit left unconfirmed"
+
+    code, plan, text = run(capsys, "plan", str(model), "--target", "devices", *args)
+    out += text
+    assert code == 0 and not any(d["diff"] for d in plan["devices"])
+
+    # One rack's change (a VIP announced from rack r01) plans only on that rack's ToR.
+    model.write_text(model.read_text().replace(
+        "vips:\n", "vips:\n  - {address: 10.61.0.20, announcers: [r01-n2]}\n"))
+    code, plan, text = run(capsys, "plan", str(model), "--target", "devices", *args)
+    out += text
+    assert code == 3
+    assert [d["device"] for d in plan["devices"] if d["diff"]] == ["r01-tor"]
+    assert re.search(r"^\+ +ip prefix-list RACK-EXPORT index \d+ permit 10\.61\.0\.20 32$",
+                     plan["devices"][[d["device"] for d in plan["devices"]].index("r01-tor")]
+                     ["diff"], re.M)
+
+    # No credential or key anywhere: output, logs, backups.
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (LOGIN_PW, CORE_KEY):
+        assert secret not in out and secret not in logs
+    for b in (model.parent / "backups").rglob("*.cfg"):
+        assert LOGIN_PW not in b.read_text()
+
+
+def test_unknown_host_key_is_refused(fabric, capsys, tmp_path: Path) -> None:
+    model, _, args = fabric
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    args = [a if a != str(tmp_path / "known_hosts") else str(empty) for a in args]
+    code, plan, _ = run(capsys, "plan", str(model), "--target", "devices", *args)
+    assert code == 1
+    assert all(not d["ok"] and "host key" in d["error"].lower() for d in plan["devices"])
+    code, plan, _ = run(capsys, "plan", str(model), "--target", "devices", *args,
+                        "--accept-unknown-host-keys")
+    assert code == 3 and all(d["ok"] for d in plan["devices"])
+
+
+def test_rejected_line_stops_the_rollout_and_the_device_timer_reverts(fabric) -> None:
+    from fabric import pipeline, targets
+    from fabric.credentials import load
+
+    model, sims, args = fabric
+    intent = pipeline.build(model).intent
+    target = targets.device_target(intent, load(), targets.load_hosts(Path(args[1])),
+                                   Path(args[3]))
+    before = sims["r01-tor"].device.lines()
+    untouched = sims["r02-tor"].device.lines()
+    target.configs["r01-tor"] = target.configs["r01-tor"].replace(
+        " graceful-restart\n", " graceful-restart\n graceful-restrat timer purge-time 360\n", 1)
+    switches = list(target.configs)
+    report = rollout.rollout(intent, target, switches, model.parent / "lock",
+                             confirm_timer=60, verify_wait=5)
+    by = {o.device: o for o in report.outcomes}
+    assert report.stopped_at == "canary"
+    assert by["r01-tor"].status in ("failed", "rolled-back")
+    assert "graceful-restrat" in by["r01-tor"].detail
+    assert {by[n].status for n in ("r02-tor", "core1", "core2")} == {"skipped"}
+    assert sims["r01-tor"].device.lines() == before or _wait(
+        lambda: sims["r01-tor"].device.lines() == before)
+    assert sims["r02-tor"].device.lines() == untouched
+
+
+def _wait(cond, timeout: float = 5) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return cond()
