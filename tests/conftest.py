@@ -31,3 +31,59 @@ def example_copy(tmp_path: Path) -> Path:
     (inv / "fabric.yaml").write_text(EXAMPLE.read_text())
     (inv / "state" / "ipam.yaml").write_text((EXAMPLE.parent / "state" / "ipam.yaml").read_text())
     return inv / "fabric.yaml"
+
+
+LOGIN_PW = "Lg-9xQ-unique-login-pw"
+CORE_KEY = "Core-K3y-unique-8812"
+BASE = """\
+#
+ sysname {name}
+#
+interface Ten-GigabitEthernet1/0/1
+ description uplink
+ ip address 10.0.0.1 255.255.255.254
+#
+ip prefix-list OTHER index 10 permit 10.0.0.0 8
+#
+local-user admin class manage
+ password simple hunter2
+ service-type ssh
+#
+return
+"""
+
+
+@pytest.fixture
+def comware_fabric(tmp_path: Path, monkeypatch):
+    """A generated all-Comware fabric (2 cores, 2 racks), one simulated switch per
+    device; yields (model, {device: simulator}, CLI args to reach them)."""
+    from simulators.comware import ComwareSimulator
+
+    from fabric import rollout
+    from fabric.starter import starter_model
+
+    text = starter_model(2, 2, platform="h3c_comware", name="t-sw")
+    text = text.replace("defaults:\n", "secrets:\n  core: {env: FABRIC_CORE_KEY}\n\n"
+                                       "defaults:\n  auth: {core_links: core}\n", 1)
+    model = tmp_path / "fabric.yaml"
+    model.write_text(text)
+    monkeypatch.setenv("FABRIC_CORE_KEY", CORE_KEY)
+    monkeypatch.setenv("FABRIC_USERNAME", "netops")
+    monkeypatch.setenv("FABRIC_PASSWORD", LOGIN_PW)
+    monkeypatch.setenv("FABRIC_BACKUP_DIR", str(tmp_path / "backups"))
+    monkeypatch.setattr(rollout, "BACKUP_ROOT", tmp_path / "backups")
+    names = ["core1", "core2", "r01-tor", "r02-tor"]
+    sims = {n: ComwareSimulator(n, "netops", LOGIN_PW, minute=0.5, config=BASE.format(name=n))
+            for n in names}
+    for s in sims.values():
+        s.start()
+    (tmp_path / "hosts.yaml").write_text(
+        "".join(f"{n}: {s.host}:{s.port}\n" for n, s in sims.items()))
+    (tmp_path / "known_hosts").write_text(
+        "".join(s.known_hosts_line() + "\n" for s in sims.values()))
+    args = ["--hosts", str(tmp_path / "hosts.yaml"), "--known-hosts", str(tmp_path / "known_hosts")]
+    try:
+        yield model, sims, args
+    finally:
+        for s in sims.values():
+            s.stop()

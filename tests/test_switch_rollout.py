@@ -8,59 +8,10 @@ import logging
 import re
 from pathlib import Path
 
-import pytest
+from conftest import CORE_KEY, LOGIN_PW
 from simulators.comware import ComwareSimulator
 
-from fabric import rollout
 from fabric.cli import main
-from fabric.starter import starter_model
-
-LOGIN_PW = "Lg-9xQ-unique-login-pw"
-CORE_KEY = "Core-K3y-unique-8812"
-BASE = """\
-#
- sysname {name}
-#
-interface Ten-GigabitEthernet1/0/1
- description uplink
- ip address 10.0.0.1 255.255.255.254
-#
-ip prefix-list OTHER index 10 permit 10.0.0.0 8
-#
-local-user admin class manage
- password simple hunter2
- service-type ssh
-#
-return
-"""
-
-
-@pytest.fixture
-def fabric(tmp_path: Path, monkeypatch):
-    text = starter_model(2, 2, platform="h3c_comware", name="t-sw")
-    text = text.replace("defaults:\n", "secrets:\n  core: {env: FABRIC_CORE_KEY}\n\n"
-                                       "defaults:\n  auth: {core_links: core}\n", 1)
-    model = tmp_path / "fabric.yaml"
-    model.write_text(text)
-    monkeypatch.setenv("FABRIC_CORE_KEY", CORE_KEY)
-    monkeypatch.setenv("FABRIC_USERNAME", "netops")
-    monkeypatch.setenv("FABRIC_PASSWORD", LOGIN_PW)
-    monkeypatch.setattr(rollout, "BACKUP_ROOT", tmp_path / "backups")
-    names = ["core1", "core2", "r01-tor", "r02-tor"]
-    sims = {n: ComwareSimulator(n, "netops", LOGIN_PW, minute=0.5, config=BASE.format(name=n))
-            for n in names}
-    for s in sims.values():
-        s.start()
-    (tmp_path / "hosts.yaml").write_text(
-        "".join(f"{n}: {s.host}:{s.port}\n" for n, s in sims.items()))
-    (tmp_path / "known_hosts").write_text(
-        "".join(s.known_hosts_line() + "\n" for s in sims.values()))
-    args = ["--hosts", str(tmp_path / "hosts.yaml"), "--known-hosts", str(tmp_path / "known_hosts")]
-    try:
-        yield model, sims, args
-    finally:
-        for s in sims.values():
-            s.stop()
 
 
 def run(capsys, *argv: str) -> tuple[int, dict, str]:
@@ -76,9 +27,9 @@ def unrelated(sim: ComwareSimulator) -> list[str]:
             and not (ln.startswith("ip prefix-list ") and " OTHER " not in ln)]
 
 
-def test_plan_apply_replan_and_a_one_rack_change(fabric, capsys, caplog) -> None:
+def test_plan_apply_replan_and_a_one_rack_change(comware_fabric, capsys, caplog) -> None:
     caplog.set_level(logging.DEBUG)
-    model, sims, args = fabric
+    model, sims, args = comware_fabric
     before = {n: unrelated(s) for n, s in sims.items()}
     out = ""
 
@@ -128,8 +79,8 @@ def test_plan_apply_replan_and_a_one_rack_change(fabric, capsys, caplog) -> None
         assert LOGIN_PW not in b.read_text()
 
 
-def test_unknown_host_key_is_refused(fabric, capsys, tmp_path: Path) -> None:
-    model, _, args = fabric
+def test_unknown_host_key_is_refused(comware_fabric, capsys, tmp_path: Path) -> None:
+    model, _, args = comware_fabric
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
     args = [a if a != str(tmp_path / "known_hosts") else str(empty) for a in args]
@@ -141,11 +92,11 @@ def test_unknown_host_key_is_refused(fabric, capsys, tmp_path: Path) -> None:
     assert code == 3 and all(d["ok"] for d in plan["devices"])
 
 
-def test_rejected_line_stops_the_rollout_and_the_device_timer_reverts(fabric) -> None:
-    from fabric import pipeline, targets
+def test_rejected_line_stops_the_rollout_and_the_device_timer_reverts(comware_fabric) -> None:
+    from fabric import pipeline, rollout, targets
     from fabric.credentials import load
 
-    model, sims, args = fabric
+    model, sims, args = comware_fabric
     intent = pipeline.build(model).intent
     target = targets.device_target(intent, load(), targets.load_hosts(Path(args[1])),
                                    Path(args[3]))
