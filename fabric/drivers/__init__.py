@@ -9,6 +9,7 @@ from importlib import import_module
 # platform → (module, class) of its switch driver
 SWITCH_DRIVERS = {
     "h3c_comware": ("fabric.drivers.h3c_comware", "ComwareDriver"),
+    "huawei_vrp": ("fabric.drivers.huawei_vrp", "VrpDriver"),
     "frr": ("fabric.drivers.frr", "FrrDriver"),
 }
 

@@ -412,7 +412,9 @@ class ComwareDriver:
         self.discard_config()
         if self._conn is not None:
             with contextlib.suppress(Exception):
-                self._conn.disconnect()
+                self._conn.write_channel("quit\n")
+            with contextlib.suppress(Exception):
+                self._conn.paramiko_cleanup()       # netmiko's cleanup probes for 2+ s
             self._conn = None
         self._detach_filter()
 
