@@ -1,6 +1,7 @@
 """Benchmark: `plan` and the staged `apply` against N simulated Comware V7 switches.
 
-    .venv/bin/python benchmarks/bench_switches.py [N ...]    (default 10 50 200)
+    .venv/bin/python benchmarks/bench_switches.py [N ...] [--concurrency 1,8,32]
+                                                             (default 10 50 200)
 
 For each N (2 cores + N-2 ToRs) and each concurrency 1, 8, 32: wall time to plan
 every switch on empty devices, and to roll the config out to all of them
@@ -56,6 +57,11 @@ def run(n: int, concurrency: int, tmp: Path) -> tuple[float, float]:
 
 
 def main(argv: list[str]) -> None:
+    levels = (1, 8, 32)
+    if "--concurrency" in argv:
+        i = argv.index("--concurrency")
+        levels = tuple(int(c) for c in argv[i + 1].split(","))
+        argv = argv[:i] + argv[i + 2:]
     sizes = [int(a) for a in argv] or [10, 50, 200]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -64,7 +70,7 @@ def main(argv: list[str]) -> None:
         print("| switches | concurrency | plan | apply (staged, confirmed) |")
         print("|---|---|---|---|")
         for n in sizes:
-            for c in (1, 8, 32):
+            for c in levels:
                 t_plan, t_apply = run(n, c, tmp)
                 print(f"| {n} | {c} | {t_plan:.1f} s | {t_apply:.1f} s |", flush=True)
 
