@@ -9,9 +9,10 @@ import re
 import time
 from pathlib import Path
 
+import driver_helpers as helpers
 import paramiko
 import pytest
-from netmiko import ConnectHandler
+from driver_helpers import keyless, wait_for
 from simulators.comware import ComwareSimulator, decrypt
 
 from fabric.drivers.h3c_comware import (
@@ -59,29 +60,16 @@ def golden() -> str:
 
 def owned_sorted(text: str, extra: tuple[str, ...] = ()) -> list[tuple[int, str]]:
     """The (depth, line)s of the sections this tool owns, order-insensitive."""
-    out, keep = [], False
-    for depth, line in config_items(text):
-        if depth == 0:
-            keep = line.startswith(("bgp ", "bmp server ")) or (
-                line.startswith("ip prefix-list ") and line.split()[2] not in ("OTHER", *extra))
-        if keep:
-            out.append((depth, line))
-    return sorted(out)
+    def owned(line: str) -> bool:
+        return line.startswith(("bgp ", "bmp server ")) or (
+            line.startswith("ip prefix-list ") and line.split()[2] not in ("OTHER", *extra))
+    return helpers.owned_sorted(config_items(text), owned)
 
 
 def unrelated(sim: ComwareSimulator) -> list[str]:
     return [ln for ln in sim.device.lines()
             if not ln.startswith(("bgp ", "bmp server "))
             and not (ln.startswith("ip prefix-list ") and " OTHER " not in ln)]
-
-
-def wait_for(cond, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 @pytest.fixture
@@ -94,23 +82,17 @@ def sim():
 
 @pytest.fixture
 def known_hosts(sim: ComwareSimulator, tmp_path: Path) -> Path:
-    path = tmp_path / "known_hosts"
-    path.write_text(sim.known_hosts_line() + "\n")
-    return path
+    return helpers.write_known_hosts(sim, tmp_path)
 
 
 def make_driver(sim: ComwareSimulator, known_hosts: Path | None, password: str = LOGIN_PW,
                 **extra: object) -> ComwareDriver:
-    return ComwareDriver("127.0.0.1", "admin", password, timeout=10,
-                         optional_args={"port": sim.port, "known_hosts": known_hosts, **extra})
+    return helpers.make_driver(ComwareDriver, sim, known_hosts, password, **extra)
 
 
 @pytest.fixture
 def drv(sim: ComwareSimulator, known_hosts: Path):
-    d = make_driver(sim, known_hosts)
-    d.open()
-    yield d
-    d.close()
+    yield from helpers.opened(make_driver(sim, known_hosts))
 
 
 @pytest.fixture
@@ -204,10 +186,6 @@ def test_apply_with_commit_delay_then_confirm(sim: ComwareSimulator,
     assert sim.device.saves == 1 and sim.device.saved == sim.device.running()
 
     running = sim.device.running()
-
-    def keyless(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
-        return sorted((d, re.sub(r"password (?:simple|cipher) \S+$", "password K", ln))
-                      for d, ln in items)
     assert keyless(owned_sorted(running)) == keyless(owned_sorted(golden()))
     assert unrelated(sim) == before
     assert "ip prefix-list OTHER index 10 permit 10.0.0.0 8" in running
@@ -491,14 +469,7 @@ def test_no_password_in_exceptions_or_logs(sim: ComwareSimulator, known_hosts: P
     # ... and the failed push was undone.
     assert not any(ln.startswith(("bgp ", "bmp server ")) for ln in sim.device.lines())
 
-    assert "write_channel" in caplog.text or "read_channel" in caplog.text  # traffic was logged
-    assert "******" in caplog.text
-    for secret in (LOGIN_PW, BGP_KEY):
-        assert secret not in caplog.text
-        assert all(secret not in r.getMessage() for r in caplog.records)
-        for e in errors:
-            assert secret not in str(e) and secret not in repr(e)
-            assert secret not in str(getattr(e, "line", "")) + str(getattr(e, "device_message", ""))
+    helpers.assert_no_secrets(caplog, errors, (LOGIN_PW, BGP_KEY))
 
 
 def test_the_pushed_key_is_the_real_one(sim: ComwareSimulator, drv: ComwareDriver) -> None:
@@ -513,10 +484,7 @@ def test_the_pushed_key_is_the_real_one(sim: ComwareSimulator, drv: ComwareDrive
 
 
 def test_simulator_speaks_comware(sim: ComwareSimulator, known_hosts: Path) -> None:
-    conn = ConnectHandler(device_type="hp_comware", host="127.0.0.1", port=sim.port,
-                          username="admin", password=LOGIN_PW, ssh_strict=True,
-                          alt_host_keys=True, alt_key_file=str(known_hosts),
-                          allow_agent=False, use_keys=False)
+    conn = helpers.connect("hp_comware", sim, LOGIN_PW, known_hosts)
 
     def say(line: str) -> tuple[list[str], str]:
         out = conn.send_command(line, expect_string=PROMPT + r"|\[Y/N\]:\s*$",

@@ -10,9 +10,10 @@ import re
 import time
 from pathlib import Path
 
+import driver_helpers as helpers
 import paramiko
 import pytest
-from netmiko import ConnectHandler
+from driver_helpers import keyless, wait_for
 from simulators.vrp import VrpSimulator, decrypt
 
 from fabric.drivers.huawei_vrp import (
@@ -55,35 +56,17 @@ def golden() -> str:
     return GOLDEN.read_text()
 
 
-def keyless(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    return sorted((d, re.sub(r"password (?:simple|cipher) \S+$", "password K", ln))
-                  for d, ln in items)
-
-
 def owned_sorted(text: str) -> list[tuple[int, str]]:
-    out, keep = [], False
-    for depth, line in config_items(text):
-        if depth == 0:
-            keep = line.startswith("bgp ") or line == "bmp" or (
-                line.startswith("ip ip-prefix ") and line.split()[2] != "OTHER")
-        if keep:
-            out.append((depth, line))
-    return sorted(out)
+    def owned(line: str) -> bool:
+        return line.startswith("bgp ") or line == "bmp" or (
+            line.startswith("ip ip-prefix ") and line.split()[2] != "OTHER")
+    return helpers.owned_sorted(config_items(text), owned)
 
 
 def unrelated(sim: VrpSimulator) -> list[str]:
     return [ln for ln in sim.device.lines()
             if not ln.startswith(("bgp ", "bmp"))
             and not (ln.startswith("ip ip-prefix ") and " OTHER " not in ln)]
-
-
-def wait_for(cond, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 @pytest.fixture
@@ -96,23 +79,17 @@ def sim():
 
 @pytest.fixture
 def known_hosts(sim: VrpSimulator, tmp_path: Path) -> Path:
-    path = tmp_path / "known_hosts"
-    path.write_text(sim.known_hosts_line() + "\n")
-    return path
+    return helpers.write_known_hosts(sim, tmp_path)
 
 
 def make_driver(sim: VrpSimulator, known_hosts: Path | None, password: str = LOGIN_PW,
                 **extra: object) -> VrpDriver:
-    return VrpDriver("127.0.0.1", "admin", password, timeout=10,
-                     optional_args={"port": sim.port, "known_hosts": known_hosts, **extra})
+    return helpers.make_driver(VrpDriver, sim, known_hosts, password, **extra)
 
 
 @pytest.fixture
 def drv(sim: VrpSimulator, known_hosts: Path):
-    d = make_driver(sim, known_hosts)
-    d.open()
-    yield d
-    d.close()
+    yield from helpers.opened(make_driver(sim, known_hosts))
 
 
 @pytest.fixture
@@ -289,10 +266,7 @@ def test_a_candidate_outside_owned_sections_is_refused(drv: VrpDriver) -> None:
 
 
 def test_the_prompt_shows_an_uncommitted_candidate(sim: VrpSimulator, known_hosts: Path) -> None:
-    conn = ConnectHandler(device_type="huawei_vrpv8", host="127.0.0.1", port=sim.port,
-                          username="admin", password=LOGIN_PW, ssh_strict=True,
-                          alt_host_keys=True, alt_key_file=str(known_hosts),
-                          allow_agent=False, use_keys=False)
+    conn = helpers.connect("huawei_vrpv8", sim, LOGIN_PW, known_hosts)
 
     def say(line: str) -> tuple[list[str], str]:
         out = conn.send_command(line, expect_string=PROMPT + r"|\]:\s*$",
@@ -521,11 +495,4 @@ def test_no_password_in_exceptions_or_logs(sim: VrpSimulator, known_hosts: Path,
         assert ciphers and all(decrypt(c) == BGP_KEY for c in ciphers)
     finally:
         d.close()
-    assert "write_channel" in caplog.text or "read_channel" in caplog.text
-    assert "******" in caplog.text
-    for secret in (LOGIN_PW, BGP_KEY):
-        assert secret not in caplog.text
-        assert all(secret not in r.getMessage() for r in caplog.records)
-        for e in errors:
-            assert secret not in str(e) and secret not in repr(e)
-            assert secret not in str(getattr(e, "line", "")) + str(getattr(e, "device_message", ""))
+    helpers.assert_no_secrets(caplog, errors, (LOGIN_PW, BGP_KEY))

@@ -74,11 +74,11 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from .configtree import CliDialect, CliError, Match, Node, Spec, Syntax, View, snapshot
-from .sshserver import Session, SSHServer
+from .devicebase import PeerState, SimulatedDevice, updown
+from .sshserver import SimulatedSwitch
 
 BANNER = (
     "\r\n"
@@ -524,17 +524,7 @@ class ComwareDialect(CliDialect):
 
 
 # --------------------------------------------------------------------------- device
-@dataclass
-class PeerState:
-    state: str = "Established"
-    prefixes: int = 0
-    since: float = 0.0
-    gr: bool = True                 # the peer sends the graceful-restart capability
-    remote_id: str = "0.0.0.0"
-    msgs: int = 0
-
-
-class ComwareDevice:
+class ComwareDevice(SimulatedDevice):
     """One switch: its running config (shared by every session), saved config,
     commit-delay timer and BGP peer states. `minute` scales the commit-delay minute
     so a test can make one last well under a second."""
@@ -593,18 +583,6 @@ class ComwareDevice:
                     blocks.append(groups[rank])
             return d.render(blocks)
 
-    def lines(self) -> list[str]:
-        """Every configured line with its view path, for tests: ["bgp 1/router-id 1.1.1.1"]."""
-        with self.lock:
-            out = []
-
-            def walk(node: Node, path: str) -> None:
-                for c in node.children:
-                    out.append(f"{path}{c.text}")
-                    walk(c, f"{path}{c.text}/")
-            walk(self.root, "")
-            return out
-
     def before_change(self) -> None:
         pass
 
@@ -651,10 +629,6 @@ class ComwareDevice:
                 return None
             return max(0.0, self._deadline - time.monotonic())
 
-    @property
-    def pending(self) -> bool:
-        return self._timer is not None
-
     def _expire(self) -> None:
         with self.lock:
             if self._snapshot is None:
@@ -668,12 +642,6 @@ class ComwareDevice:
             self.notify(f"%{stamp} {self.sysname} CFGMAN/4/CFGMAN_ROLLBACK: The configuration "
                         "was not committed within the delay time and has been rolled back.")
 
-    def shutdown(self) -> None:
-        with self.lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = None
-
     # ----- BGP state
     def bgp_config(self) -> tuple[Node | None, Node | None]:
         bgp = self.root.find(("bgp",))
@@ -681,22 +649,6 @@ class ComwareDevice:
             return None, None
         af = next((c for c in bgp.children if c.view == BGP4), None)
         return bgp, af
-
-    def set_peer(self, address: str, state: str = "Established", prefixes: int = 0,
-                 gr: bool = True, remote_id: str = "0.0.0.0") -> None:
-        with self.lock:
-            self.peers[address] = PeerState(state, prefixes, time.time(), gr, remote_id)
-
-    def add_dynamic_peer(self, address: str, asn: int | None = None, prefixes: int = 0,
-                         state: str = "Established", gr: bool = True) -> None:
-        """A peer that connected inside a `peer SUBNET LEN group G` range."""
-        with self.lock:
-            self.dynamic[address] = (asn or 0, PeerState(state, prefixes, time.time(), gr))
-
-    def _establish(self) -> None:
-        for addr, _asn in self.static_peers():
-            if addr not in self.peers:
-                self.peers[addr] = PeerState("Established", 0, time.time())
 
     def static_peers(self) -> list[tuple[str, int]]:
         bgp, _ = self.bgp_config()
@@ -759,7 +711,7 @@ class ComwareDevice:
                    ""]
             now = time.time()
             for addr, asn, st, dyn in rows:
-                up = _updown(now - st.since) if st.since else "00:00:00"
+                up = updown(now - st.since) if st.since else "00:00:00"
                 lead = "* " if dyn else "  "
                 pref = st.prefixes if st.state == "Established" else 0
                 msgs = st.msgs or (int(now - st.since) // 10 + 3 if st.since else 0)
@@ -794,13 +746,6 @@ class ComwareDevice:
         return "\n".join(out)
 
 
-def _updown(seconds: float) -> str:
-    s = int(seconds)
-    if s < 86400:
-        return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    return f"{s // 3600:04d}h{s % 3600 // 60:02d}m"
-
-
 def iter_config(text: str) -> list[tuple[int, str]]:
     """(depth, line) for every config line of a Comware display-format text: `#`
     lines separate sections and reset to the top; a section whose first line is
@@ -825,37 +770,16 @@ def iter_config(text: str) -> list[tuple[int, str]]:
     return out
 
 
-class ComwareSimulator:
+class ComwareSimulator(SimulatedSwitch):
     """A simulated switch and its SSH server: `sim.start()`, `sim.device`, `sim.port`,
     `sim.known_hosts_line()`, `sim.stop()`."""
+
+    device: ComwareDevice
 
     def __init__(self, sysname: str = "sim-tor", username: str = "admin",
                  password: str = "admin", minute: float = 60.0, config: str | None = None,
                  auto_establish: bool = True):
-        self.device = ComwareDevice(sysname, minute=minute, auto_establish=auto_establish)
+        device = ComwareDevice(sysname, minute=minute, auto_establish=auto_establish)
         if config:
-            self.device.load(config)
-        self.server = SSHServer(self._dialect, username, password)
-        self.device.notify = self.server.broadcast
-
-    def _dialect(self, session: Session) -> ComwareDialect:
-        return self.device.dialect()
-
-    @property
-    def host(self) -> str:
-        return self.server.host
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    def start(self) -> ComwareSimulator:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.device.shutdown()
-        self.server.stop()
-
-    def known_hosts_line(self) -> str:
-        return self.server.known_hosts_line()
+            device.load(config)
+        super().__init__(device, username, password)

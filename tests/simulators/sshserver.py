@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import paramiko
 
@@ -283,3 +283,36 @@ class SSHServer:
                     not self.stopping.is_set():
                 time.sleep(0.02)
             transport.close()
+
+
+class SimulatedSwitch:
+    """A simulated switch and its SSH server: `sim.start()`, `sim.device`, `sim.port`,
+    `sim.known_hosts_line()`, `sim.stop()`. A vendor module subclasses it to build its
+    device (`ComwareSimulator`, `VrpSimulator`)."""
+
+    def __init__(self, device: Any, username: str, password: str):
+        self.device = device
+        self.server = SSHServer(self._dialect, username, password)
+        self.device.notify = self.server.broadcast
+
+    def _dialect(self, session: Session) -> Dialect:
+        return self.device.dialect()
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def start(self) -> Self:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.device.shutdown()
+        self.server.stop()
+
+    def known_hosts_line(self) -> str:
+        return self.server.known_hosts_line()

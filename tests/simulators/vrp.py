@@ -82,11 +82,11 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from .configtree import CliDialect, CliError, Match, Node, Spec, Syntax, View, snapshot
-from .sshserver import Session, SSHServer
+from .devicebase import PeerState, SimulatedDevice, updown
+from .sshserver import SimulatedSwitch
 
 HEADER = ["!Software Version V200R022C00SPC500",
           "!Last configuration was updated at 2024-01-01 00:00:00+00:00"]
@@ -669,17 +669,7 @@ def validate(root: Node) -> tuple[str, list[str]] | None:
 
 
 # --------------------------------------------------------------------------- device
-@dataclass
-class PeerState:
-    state: str = "Established"
-    prefixes: int = 0
-    since: float = 0.0
-    gr: bool = True
-    remote_id: str = "0.0.0.0"
-    msgs: int = 0
-
-
-class VrpDevice:
+class VrpDevice(SimulatedDevice):
     """One switch: running config, commit history, trial timer, saved config and BGP
     peer states. `second` scales the trial timer's second so a test can run a
     60-second trial (the device's minimum) in well under a second."""
@@ -744,18 +734,6 @@ class VrpDevice:
     def running(self, module: str | None = None) -> str:
         with self.lock:
             return self.render(self.root, module)
-
-    def lines(self) -> list[str]:
-        """Every running line with its view path, for tests: ["bgp 1/router-id 1.1.1.1"]."""
-        with self.lock:
-            out: list[str] = []
-
-            def walk(node: Node, path: str) -> None:
-                for c in node.children:
-                    out.append(f"{path}{c.text}")
-                    walk(c, f"{path}{c.text}/")
-            walk(self.root, "")
-            return out
 
     def commit(self, ops: list[tuple[tuple[str, ...], str]], trial: int | None) -> None:
         """Replay a candidate's lines on the running config; validate; apply. Raises
@@ -822,10 +800,6 @@ class VrpDevice:
         self._timer.daemon = True
         self._timer.start()
 
-    @property
-    def pending(self) -> bool:
-        return self._timer is not None
-
     def trial_left(self) -> float | None:
         with self.lock:
             if self._timer is None:
@@ -854,28 +828,7 @@ class VrpDevice:
             self.notify(f"{stamp} {self.sysname} %%01CFG/4/CFG_TRIAL_ROLLBACK(l): The trial "
                         "configuration was not confirmed in time and has been rolled back.")
 
-    def shutdown(self) -> None:
-        with self.lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = None
-
     # ----- BGP state
-    def set_peer(self, address: str, state: str = "Established", prefixes: int = 0,
-                 gr: bool = True, remote_id: str = "0.0.0.0") -> None:
-        with self.lock:
-            self.peers[address] = PeerState(state, prefixes, time.time(), gr, remote_id)
-
-    def add_dynamic_peer(self, address: str, asn: int | None = None, prefixes: int = 0,
-                         state: str = "Established", gr: bool = True) -> None:
-        with self.lock:
-            self.dynamic[address] = (asn or 0, PeerState(state, prefixes, time.time(), gr))
-
-    def _establish(self) -> None:
-        for addr, _asn in self.static_peers():
-            if addr not in self.peers:
-                self.peers[addr] = PeerState("Established", 0, time.time())
-
     def static_peers(self) -> list[tuple[str, int]]:
         bgp = self.root.find(("bgp",))
         if bgp is None:
@@ -928,7 +881,7 @@ class VrpDevice:
                    "State  PrefRcv", ""]
             now = time.time()
             for addr, asn, st in rows:
-                up = _updown(now - st.since) if st.since else "00:00:00"
+                up = updown(now - st.since) if st.since else "00:00:00"
                 pref = st.prefixes if st.state == "Established" else 0
                 msgs = st.msgs or (int(now - st.since) // 10 + 3 if st.since else 0)
                 out.append(f"  {addr:<15} 4 {asn:>11} {msgs:>8} {msgs + 1:>8} {0:>5} "
@@ -961,13 +914,6 @@ class VrpDevice:
         return "\n".join(out)
 
 
-def _updown(seconds: float) -> str:
-    s = int(seconds)
-    if s < 86400:
-        return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    return f"{s // 3600:04d}h{s % 3600 // 60:02d}m"
-
-
 def path_lines(path: tuple[str, ...]) -> list[str]:
     return [" " * i + p for i, p in enumerate(path)]
 
@@ -985,38 +931,16 @@ def iter_config(text: str) -> list[tuple[int, str]]:
     return out
 
 
-class VrpSimulator:
+class VrpSimulator(SimulatedSwitch):
     """A simulated CloudEngine switch and its SSH server."""
+
+    device: VrpDevice
 
     def __init__(self, sysname: str = "sim-vrp", username: str = "admin",
                  password: str = "admin", second: float = 1.0, config: str | None = None,
                  auto_establish: bool = True):
-        self.device = VrpDevice(sysname, second=second, auto_establish=auto_establish)
+        device = VrpDevice(sysname, second=second, auto_establish=auto_establish)
         if config:
-            self.device.load(config)
-            self.device.history.clear()
-        self.server = SSHServer(self._dialect, username, password)
-        self.device.notify = self.server.broadcast
-
-    def _dialect(self, session: Session) -> VrpDialect:
-        return self.device.dialect()
-
-    @property
-    def host(self) -> str:
-        return self.server.host
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    def start(self) -> VrpSimulator:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.device.shutdown()
-        self.server.stop()
-
-    def known_hosts_line(self) -> str:
-        return self.server.known_hosts_line()
-
+            device.load(config)
+            device.history.clear()
+        super().__init__(device, username, password)

@@ -1,0 +1,747 @@
+"""What the netmiko-based switch drivers (H3C Comware, Huawei VRP) share.
+
+`NetmikoCliDriver` is the NAPALM driver contract over one netmiko SSH session to a
+CLI switch that configures with `undo`: open/close with host-key checking and
+exception mapping, `get_config`, candidate loading (only the sections this tool
+owns), the remediation hier_config computes between the owned sections of the
+running config and the candidate, pushing it line by line with every answer checked,
+and the BGP getters. A vendor module subclasses it and sets what differs: its
+prompts and error markers, its config text format, which sections it owns, its
+hier_config driver, its errors, how it commits, confirms, saves and rolls back, and
+the layout of its peer tables. The class attributes below list every such knob.
+
+`ShortUndoMixin` and `hier_rules` are the hier_config side both vendors share: the
+short `undo` forms, the commands that overwrite in place (no undo before them), and
+an order that respects dependencies.
+
+Secrets: the login password and every key of the candidate are masked in the
+driver's exceptions and in the log records of the vendor module, netmiko and paramiko
+while a connection is open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from hier_config import HConfig, get_hconfig
+from hier_config.child import HConfigChild
+from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
+from hier_config.platforms.driver_base import HConfigDriverRules
+
+from ..errors import OperationalError
+from ..observed import Neighbor
+
+Items = list[tuple[int, str]]
+PW_MARK = "(configured)"
+
+# ---------------------------------------------------------------------- errors
+
+
+class CommitErrorMixin:
+    """For a vendor's CommitError: the device refused a pushed line (or the commit);
+    `line` and `device_message` (both masked)."""
+
+    def __init__(self, message: str, line: str = "", device_message: str = ""):
+        super().__init__(message)
+        self.line = line
+        self.device_message = device_message
+
+
+# ---------------------------------------------------------------------- secrets
+
+
+def redact(text: str, secret: re.Pattern[str], secrets: Iterable[str] = ()) -> str:
+    """Mask what follows a key word (`secret`'s group 1 is kept) and every known
+    secret."""
+    text = secret.sub(r"\1******", text)
+    for s in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(s, "******")
+    return text
+
+
+class _Redactor(logging.Filter):
+    def __init__(self, secret: re.Pattern[str]) -> None:
+        super().__init__()
+        self.secret = secret
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:
+            return True
+        red = redact(msg, self.secret, self.secrets)
+        if red != msg:
+            record.msg, record.args = red, None
+        return True
+
+
+_FILTERED_LOGGERS = ("netmiko", "netmiko.base_connection", "netmiko.channel", "paramiko",
+                     "paramiko.transport")
+
+# ---------------------------------------------------------------------- config text
+
+
+def sections(items: Items) -> list[Items]:
+    """The items grouped by top-level line (each with the lines under it)."""
+    out: list[Items] = []
+    for depth, line in items:
+        if depth == 0 or not out:
+            out.append([(depth, line)])
+        else:
+            out[-1].append((depth, line))
+    return out
+
+
+def seconds(updown: str) -> int:
+    """`08:30:47`, `0286h47m`, `12d03h`, `00h09m54s` → seconds (the forms seen in
+    captures)."""
+    if m := re.fullmatch(r"(\d+):(\d\d):(\d\d)", updown):
+        return int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3])
+    if m := re.fullmatch(r"(\d+)h(\d+)m(?:(\d+)s)?", updown):
+        return int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3] or 0)
+    if m := re.fullmatch(r"(\d+)d(\d+)h", updown):
+        return int(m[1]) * 86400 + int(m[2]) * 3600
+    return 0
+
+
+# ---------------------------------------------------------------------- hier_config
+
+
+class ShortUndoMixin:
+    """Put before a hier_config driver (which gives `negation_prefix`): `undo_forms` are
+    (pattern on "undo <line>", replacement), the first match wins; `idempotent` are
+    patterns whose groups say which earlier line a line overwrites in place."""
+
+    undo_forms: ClassVar[list[tuple[re.Pattern[str], str]]] = []
+    idempotent: ClassVar[list[re.Pattern[str]]] = []
+    negation_prefix: str
+
+    def swap_negation(self, child: HConfigChild) -> HConfigChild:
+        if child.text.startswith(self.negation_prefix):
+            child.text = child.text.removeprefix(self.negation_prefix)
+            return child
+        text = f"{self.negation_prefix}{child.text}"
+        for pattern, repl in self.undo_forms:
+            if pattern.match(text):
+                text = pattern.sub(repl, text)
+                break
+        child.text = text
+        return child
+
+    def _idem_key(self, text: str) -> tuple[str, ...] | None:
+        for pattern in self.idempotent:
+            if m := pattern.match(text):
+                return (pattern.pattern, *m.groups())
+        return None
+
+    def idempotent_for(self, config: HConfigChild,
+                       other_children: Iterable[HConfigChild]) -> HConfigChild | None:
+        key = self._idem_key(config.text)
+        if key is None:
+            return None
+        for other in other_children:
+            if other.text != config.text and self._idem_key(other.text) == key:
+                return other
+        return None
+
+
+def hier_rules(*, comments: str, first: str | tuple[str, ...], last: tuple[str, ...],
+               peer: str, af: str) -> HConfigDriverRules:
+    """One space per level, comment lines (`comments`) and `return` dropped, and the push
+    order: top-level lines starting with `first` (prefix lists...) before the BGP view,
+    removals starting with `last` after it; in the BGP view deleted peers/groups first,
+    then other undos, groups, peers (`peer` is the vendor's `peer X` pattern), their
+    settings, and the address family (`af`) last."""
+    def at(*rules: MatchRule, weight: int) -> OrderingRule:
+        return OrderingRule(match_rules=rules, weight=weight)
+
+    any_, bgp, family = (MatchRule(re_search="."), MatchRule(startswith="bgp "),
+                         MatchRule(startswith=af))
+    delete = rf"^undo (?:{peer}|group \S+)$"
+    return HConfigDriverRules(
+        indentation=1,
+        per_line_sub=[PerLineSubRule(search=comments, replace=""),
+                      PerLineSubRule(search=r"^return$", replace="")],
+        # hier_config's default weight is 0 and the last matching rule wins:
+        # everything starts at 500, then the rules below move lines earlier/later.
+        ordering=[
+            at(any_, weight=500), at(any_, any_, weight=500),
+            at(any_, any_, any_, weight=500),
+            at(MatchRule(startswith="undo bgp "), weight=100),
+            at(MatchRule(startswith=first), weight=300),
+            at(MatchRule(startswith=last), weight=700),
+            at(bgp, MatchRule(re_search=delete), weight=100),
+            at(bgp, MatchRule(startswith="undo "), weight=200),
+            at(bgp, MatchRule(startswith="group "), weight=300),
+            at(bgp, MatchRule(re_search=rf"^{peer} (?:as-number|group) "), weight=400),
+            at(bgp, family, weight=600),
+            at(bgp, family, MatchRule(startswith="undo "), weight=200),
+        ],
+    )
+
+
+def _drop_negations(node: HConfig | HConfigChild) -> None:
+    """Merge: keep only additions and overwrites; drop the views left empty."""
+    for child in list(node.children):
+        if child.text.startswith("undo "):
+            child.delete()
+            continue
+        had = bool(child.children)
+        _drop_negations(child)
+        if had and not child.children and not child.new_in_config:
+            child.delete()
+
+
+# ---------------------------------------------------------------------- the driver
+
+
+class NetmikoCliDriver:
+    """The shared driver; a vendor subclass sets the attributes below and the
+    vendor-specific methods (`_errors`, `_leave`, `_apply`, `commit_config`, `_save`,
+    `_device_pending`, `confirm_commit`, `rollback`, `_group_range`)."""
+
+    # ----- per vendor: identity, errors, logging
+    name: ClassVar[str]                         # "ComwareDriver", for repr
+    device_type: ClassVar[str]                  # netmiko's
+    hier_driver: ClassVar[Callable[[], Any]]    # the hier_config driver class
+    log: ClassVar[logging.Logger]               # the vendor module's logger
+    Error: ClassVar[type[OperationalError]]
+    ConnError: ClassVar[type[OperationalError]]
+    AuthError: ClassVar[type[OperationalError]]
+    HostKeyError: ClassVar[type[OperationalError]]
+    CandidateError: ClassVar[type[OperationalError]]
+    CommitError: ClassVar[type[OperationalError]]
+    # ----- per vendor: device text
+    PROMPT: ClassVar[str]                       # a prompt at the end of the output
+    QUESTION: ClassVar[str]                     # a [Y/N] question at the end
+    PROMPT_LINE: ClassVar[re.Pattern[str]]      # a line that is only a prompt
+    SECRET: ClassVar[re.Pattern[str]]           # (key word + space)(the secret)
+    error_join: ClassVar[str] = " "             # joins the error lines in a message
+    config_items: ClassVar[Callable[[str], Items]]
+    owned_kind: ClassVar[Callable[[str], str | None]]   # "bgp", "bmp", "pl:NAME" or None
+    owned_text: ClassVar[str]                   # what is owned, for the refusal message
+    PEER_ID: ClassVar[str]                      # pattern of X in `peer X ...`
+    AF: ClassVar[str]                           # how the address-family view starts
+    MEMBER_END: ClassVar[str]                   # what may follow `peer X group G`
+    # ----- per vendor: peer tables
+    PEERS: ClassVar[str]                        # the summary command
+    ROUTER_ID: ClassVar[re.Pattern[str]]
+    LOCAL_AS: ClassVar[re.Pattern[str]]
+    ROW: ClassVar[re.Pattern[str]]              # a summary row; group `dyn` if shown
+    PEERS_VERBOSE: ClassVar[str]                # the verbose command
+    VERBOSE_PEER: ClassVar[re.Pattern[str]]     # starts a peer's block: group 1 address
+    REMOTE_ID: ClassVar[re.Pattern[str]]        # the remote router ID in it
+
+    def __init__(self, hostname: str, username: str, password: str, timeout: int = 60,
+                 optional_args: dict[str, Any] | None = None):
+        args = optional_args or {}
+        self.hostname = hostname
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        self.port = int(args.get("port", 22))
+        self.known_hosts = args.get("known_hosts")
+        self.accept_unknown_host_keys = bool(args.get("accept_unknown_host_keys", False))
+        self._conn: Any = None
+        self._hdriver = self.hier_driver()
+        self._candidate: Items | None = None
+        self._candidate_text = ""
+        self._merge = False
+        self._names: set[str] = set()
+        self._before: Items | None = None   # owned config before commit
+        self._before_names: set[str] = set()
+        self._pending = False
+        self._expired = False
+        self._redactor = _Redactor(self.SECRET)
+        self._redactor.secrets.add(password)
+
+    # ----- plumbing
+    def __repr__(self) -> str:
+        return f"{self.name}({self.hostname!r}, port={self.port})"
+
+    def _secret(self, text: str) -> str:
+        return redact(text, self.SECRET, self._redactor.secrets)
+
+    def _error(self, cls: type[OperationalError], message: str, **kw: Any) -> Any:
+        return cls(self._secret(f"{self.hostname}: {message}"), **kw)
+
+    def _attach_filter(self) -> None:
+        for name in (*_FILTERED_LOGGERS, self.log.name):
+            logging.getLogger(name).addFilter(self._redactor)
+
+    def _detach_filter(self) -> None:
+        for name in (*_FILTERED_LOGGERS, self.log.name):
+            logging.getLogger(name).removeFilter(self._redactor)
+
+    def _require(self) -> Any:
+        if self._conn is None:
+            raise self._error(self.ConnError, "not connected (call open() first)")
+        return self._conn
+
+    def _send(self, line: str, timeout: float | None = None) -> tuple[list[str], str]:
+        """Send one line; returns (output lines without echo and prompt, the prompt)."""
+        conn = self._require()
+        stale = conn.read_channel()
+        if stale.strip():
+            self.log.info("%s: device said: %s", self.hostname, self._secret(stale.strip()))
+        self.log.debug("%s: > %s", self.hostname, self._secret(line))
+        try:
+            out = conn.send_command(line, expect_string=f"{self.PROMPT}|{self.QUESTION}",
+                                    read_timeout=timeout or self.timeout, strip_prompt=False,
+                                    strip_command=False, cmd_verify=False)
+        except Exception as exc:
+            raise self._error(self.Error, f"no answer to {line!r}: "
+                              f"{type(exc).__name__}") from None
+        lines = str(out).replace("\r", "").split("\n")
+        if lines and lines[0].strip().endswith(line.strip()[-20:]):
+            lines = lines[1:]
+        prompt = ""
+        if lines and (self.PROMPT_LINE.match(lines[-1]) or re.search(self.QUESTION, lines[-1])):
+            prompt = lines.pop().strip()
+        return lines, prompt
+
+    def _errors(self, lines: list[str]) -> list[str]:
+        """The device's error lines in an answer (per vendor)."""
+        raise NotImplementedError
+
+    def _command(self, line: str, timeout: float | None = None) -> str:
+        """A display or other command whose output we want; raises on an error marker."""
+        lines, _ = self._send(line, timeout)
+        if errs := self._errors(lines):
+            raise self._error(self.Error, f"{line!r} refused: {' '.join(errs)}")
+        return "\n".join(lines)
+
+    # ----- NAPALM contract: session
+    def open(self) -> None:
+        from netmiko import ConnectHandler
+        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+
+        params: dict[str, Any] = {
+            "device_type": self.device_type, "host": self.hostname, "port": self.port,
+            "username": self.username, "password": self._password,
+            "conn_timeout": self.timeout, "auth_timeout": self.timeout,
+            "banner_timeout": self.timeout, "use_keys": False, "allow_agent": False,
+            # Unknown host keys are refused (RejectPolicy) unless the flag is set;
+            # known keys come from `known_hosts` (or the user's ~/.ssh/known_hosts).
+            "ssh_strict": not self.accept_unknown_host_keys,
+            "system_host_keys": not self.known_hosts,
+            "alt_host_keys": bool(self.known_hosts),
+            "alt_key_file": str(Path(self.known_hosts).expanduser()) if self.known_hosts else "",
+        }
+        self._attach_filter()
+        try:
+            self._conn = ConnectHandler(**params)
+        except NetmikoAuthenticationException:
+            self._detach_filter()
+            raise self._error(self.AuthError,
+                              f"authentication failed for user {self.username!r}") from None
+        except NetmikoTimeoutException as exc:
+            self._detach_filter()
+            text = str(exc)
+            if "known_hosts" in text or "Host key" in text or "host key" in text:
+                where = self.known_hosts or "~/.ssh/known_hosts"
+                raise self._error(
+                    self.HostKeyError,
+                    f"host key of {self.hostname}:{self.port} is not trusted (not in {where},"
+                    " or different); add it there or set accept_unknown_host_keys") from None
+            first = text.strip().splitlines()[0] if text.strip() else "timeout"
+            raise self._error(self.ConnError,
+                              f"cannot connect to port {self.port}: {first}") from None
+        except Exception as exc:
+            self._detach_filter()
+            raise self._error(self.ConnError,
+                              f"cannot connect to port {self.port}: {type(exc).__name__}"
+                              ) from None
+
+    def _before_logout(self) -> None:
+        """Called by close() while still connected (per vendor; nothing by default)."""
+
+    def close(self) -> None:
+        self._drop_candidate()
+        if self._conn is not None:
+            self._before_logout()
+            with contextlib.suppress(Exception):
+                self._conn.write_channel("quit\n")
+            with contextlib.suppress(Exception):
+                self._conn.paramiko_cleanup()       # netmiko's cleanup probes for 2+ s
+            self._conn = None
+        self._detach_filter()
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----- config retrieval
+    def _running(self) -> str:
+        return self._command("display current-configuration")
+
+    def get_config(self, retrieve: str = "running", full: bool = False,
+                   sanitized: bool = False) -> dict[str, str]:
+        out = {"running": "", "candidate": "", "startup": ""}
+        if retrieve in ("all", "running"):
+            out["running"] = self._running()
+        if retrieve in ("all", "startup"):
+            out["startup"] = self._command("display saved-configuration")
+        if retrieve in ("all", "candidate"):
+            out["candidate"] = self._candidate_text
+        if sanitized:
+            out = {k: redact(v, self.SECRET) for k, v in out.items()}
+        return out
+
+    # ----- candidate
+    def _load(self, filename: str | None, config: str | None, merge: bool) -> None:
+        self._drop_candidate()
+        text = Path(filename).read_text() if filename else (config or "")
+        items = self.config_items(text)
+        for _, line in items:
+            for m in self.SECRET.finditer(line):
+                self._redactor.secrets.add(m.group(2))
+        names: set[str] = set()
+        foreign = []
+        for section in sections(items):
+            kind = self.owned_kind(section[0][1])
+            if kind is None:
+                foreign.append(section[0][1])
+            elif kind.startswith("pl:"):
+                names.add(kind[3:])
+        if foreign:
+            raise self._error(self.CandidateError,
+                              "the candidate has lines outside what this tool owns "
+                              f"({self.owned_text}): "
+                              + "; ".join(repr(f) for f in foreign[:5]))
+        try:
+            self._tree(items)
+        except Exception as exc:    # a duplicate line, a section hier_config cannot read
+            raise self._error(self.CandidateError,
+                              f"the candidate cannot be read: {exc}") from None
+        self._candidate, self._candidate_text = items, text
+        self._names, self._merge = names, merge
+
+    def load_replace_candidate(self, filename: str | None = None,
+                               config: str | None = None) -> None:
+        self._load(filename, config, merge=False)
+
+    def load_merge_candidate(self, filename: str | None = None,
+                             config: str | None = None) -> None:
+        self._load(filename, config, merge=True)
+
+    def _drop_candidate(self) -> None:
+        self._candidate, self._candidate_text, self._names = None, "", set()
+
+    def discard_config(self) -> None:
+        self._drop_candidate()
+
+    # ----- remediation
+    def _owned(self, items: Items, names: set[str]) -> Items:
+        out: Items = []
+        for section in sections(items):
+            kind = self.owned_kind(section[0][1])
+            if kind in ("bgp", "bmp") or (kind and kind[3:] in names):
+                out += section
+        return out
+
+    def _tree(self, items: Items, originals: dict[tuple[str, ...], str] | None = None
+              ) -> HConfig:
+        """hier_config tree; peer password lines become `peer X password (configured)`
+        (the device shows only a cipher), their original kept in `originals`."""
+        peer_pw = re.compile(rf"^(peer {self.PEER_ID}) password (?:simple|cipher) (\S+)$")
+        lines = []
+        path: list[str] = []
+        for depth, line in items:
+            text = line
+            if m := peer_pw.match(line):
+                text = f"{m.group(1)} password {PW_MARK}"
+            del path[depth:]
+            path.append(text)
+            if originals is not None and text != line:
+                originals[tuple(path)] = line
+            lines.append(" " * depth + text)
+        return get_hconfig(self._hdriver, "\n".join(lines))
+
+    def _remediation(self, running: Items, target: Items, names: set[str],
+                     merge: bool = False) -> HConfig:
+        originals: dict[tuple[str, ...], str] = {}
+        have = self._tree(self._owned(running, names))
+        want = self._tree(target, originals)
+        rem = have.config_to_get_to(want)
+        if merge:
+            _drop_negations(rem)
+        else:
+            self._cascade(rem, have, want)
+        for child in rem.all_children():
+            if (orig := originals.get(tuple(child.path()))) is not None:
+                child.text = orig
+        return rem.set_order_weight()
+
+    @staticmethod
+    def _render(rem: HConfig) -> str:
+        return "\n".join(c.cisco_style_text() for c in rem.all_children_sorted())
+
+    def compare_config(self) -> str:
+        """The remediation, in push order; empty when the device already matches."""
+        if self._candidate is None:
+            return ""
+        running = self.config_items(self._running())
+        return self._render(self._remediation(running, self._candidate, self._names,
+                                              self._merge))
+
+    # ----- post-processing of the remediation
+    def _peer_of(self, text: str) -> str | None:
+        m = re.match(rf"^(?:undo )?peer ({self.PEER_ID}) ", text)
+        return m.group(1) if m else None
+
+    def _af(self, bgp: HConfigChild | None) -> HConfigChild | None:
+        if bgp is None:
+            return None
+        return next((c for c in bgp.children if c.text.startswith(self.AF)), None)
+
+    def _cascade(self, rem: HConfig, have: HConfig, want: HConfig) -> None:
+        """After `undo peer X` / `undo group G` the device has dropped everything of X (or
+        of G and its members): remove the now-pointless `undo peer X ...` lines, and push
+        every wanted line of a peer or group that is being re-created."""
+        rbgp, hbgp, wbgp = _bgp(rem), _bgp(have), _bgp(want)
+        if rbgp is None or hbgp is None or wbgp is None or rbgp.text != hbgp.text:
+            return
+        gone: set[str] = set()
+        for c in rbgp.children:
+            if m := re.match(rf"^undo peer ({self.PEER_ID})$", c.text):
+                gone.add(m.group(1))
+            elif m := re.match(r"^undo group (\S+)$", c.text):
+                group = m.group(1)
+                gone.add(group)
+                member = rf"^peer {self.PEER_ID} group {re.escape(group)}{self.MEMBER_END}"
+                for h in hbgp.children:
+                    if re.match(member, h.text):
+                        gone.add(self._peer_of(h.text) or "")
+        if not gone:
+            return
+        raf = self._af(rbgp)
+        for view in (rbgp, raf):
+            if view is None:
+                continue
+            for c in list(view.children):
+                if c.text.startswith("undo peer ") and self._peer_of(c.text) in gone and \
+                        not re.match(rf"^undo peer {self.PEER_ID}$", c.text):
+                    c.delete()
+        waf = self._af(wbgp)
+        for peer in sorted(gone):
+            for c in wbgp.children:
+                if (self._peer_of(c.text) == peer or c.text.split()[:2] == ["group", peer]) \
+                        and rbgp.children.get(c.text) is None:
+                    rbgp.add_child(c.text).new_in_config = True
+            if waf is None:
+                continue
+            for c in waf.children:
+                if self._peer_of(c.text) == peer:
+                    if raf is None:
+                        raf = rbgp.add_child(waf.text)
+                    if raf.children.get(c.text) is None:
+                        raf.add_child(c.text).new_in_config = True
+        if raf is not None and not raf.children:
+            raf.delete()
+
+    # ----- push
+    def _system_view(self) -> str:
+        lines, prompt = self._send("system-view")
+        if errs := self._errors(lines):
+            raise self._error(self.Error, f"system-view refused: {' '.join(errs)}")
+        if not prompt.startswith("["):
+            raise self._error(self.Error, f"system-view did not enter system view ({prompt})")
+        return prompt
+
+    def _refused(self, line: str, errs: list[str]) -> Any:
+        msg = self.error_join.join(e.strip() for e in errs)
+        return self._error(self.CommitError, f"the device refused {line!r}: {msg}",
+                           line=self._secret(line), device_message=self._secret(msg))
+
+    @staticmethod
+    def _same_view(a: str, b: str) -> bool:
+        return a == b
+
+    @staticmethod
+    def _opened(new: str, prompt: str) -> bool:
+        """Whether `new` is a view inside the view of `prompt`."""
+        return new.startswith(prompt[:-1])
+
+    def _push_line(self, line: str, prompt: str, opens_view: bool) -> str:
+        lines, new = self._send(line)
+        if re.search(self.QUESTION, new):
+            # The device confirms destructive commands; only the remediation's own
+            # `undo bgp ASN` may ask here.
+            answer = "Y" if line.startswith("undo bgp ") else "N"
+            more, new = self._send(answer)
+            lines += more
+            if answer == "N":
+                raise self._error(self.CommitError, f"unexpected question after {line!r}",
+                                  line=self._secret(line))
+        if errs := self._errors(lines):
+            raise self._refused(line, errs)
+        if opens_view and (self._same_view(new, prompt) or not self._opened(new, prompt)):
+            raise self._error(self.CommitError, f"{line!r} did not open a view (prompt {new})",
+                              line=self._secret(line), device_message=new)
+        if not opens_view and not self._same_view(new, prompt):
+            raise self._error(self.CommitError, f"{line!r} left the view {prompt} for {new}",
+                              line=self._secret(line), device_message=new)
+        return new
+
+    def _push(self, node: HConfig | HConfigChild, prompt: str) -> str:
+        for child in sorted(node.children):
+            if child.children:
+                inner = self._push_line(child.text, prompt, opens_view=True)
+                inner = self._push(child, inner)
+                _lines, back = self._send("quit")
+                if not self._same_view(back, prompt):
+                    raise self._error(self.CommitError,
+                                      f"quit from {inner} landed in {back}, not {prompt}")
+                prompt = back
+            else:
+                prompt = self._push_line(child.text, prompt, opens_view=False)
+        return prompt
+
+    def _display(self, command: str) -> str | None:
+        """The output of `command`, lowercased and on one line; None if refused."""
+        try:
+            lines, _ = self._send(command)
+        except self.Error:
+            return None
+        if self._errors(lines):
+            return None
+        return " ".join(lines).lower()
+
+    def _device_pending(self) -> bool | None:
+        """What the device says of its pending commit; None if it cannot say."""
+        raise NotImplementedError
+
+    def _check_confirmable(self, timer: str) -> None:
+        """Raise unless a commit waits for confirmation and its `timer` still runs."""
+        if self._expired or (self._pending and self._device_pending() is False):
+            self._pending, self._expired = False, False
+            raise self._error(self.Error, f"the {timer} already expired: the device rolled "
+                              "the change back")
+        if not self._pending:
+            raise self._error(self.Error, "no commit is waiting for confirmation")
+
+    def has_pending_commit(self) -> bool:
+        if not self._pending:
+            return False
+        if self._device_pending() is False:
+            self._pending, self._expired = False, True
+        return self._pending
+
+    # ----- getters
+    def _peer_summary(self) -> tuple[str, int, list[dict[str, Any]]]:
+        text = self._command(self.PEERS)
+        rid = m.group(1) if (m := self.ROUTER_ID.search(text)) else ""
+        local = int(m.group(1)) if (m := self.LOCAL_AS.search(text)) else 0
+        rows = []
+        for line in text.splitlines():
+            if m := self.ROW.match(line):
+                row = {"address": m["addr"], "remote_as": int(m["as"]),
+                       "received": int(m["rcvd"]), "sent": int(m["sent"]),
+                       "prefixes": int(m["pref"]), "uptime": seconds(m["updown"]),
+                       "state": m["state"]}
+                if "dyn" in self.ROW.groupindex:
+                    row["dynamic"] = bool(m["dyn"])
+                rows.append(row)
+        return rid, local, rows
+
+    def _peer_details(self) -> dict[str, dict[str, Any]]:
+        """GR capability and remote router ID per peer from the verbose display; {} if the
+        device refuses it. (Which line shows GR is an assumption; see the report.)"""
+        try:
+            text = self._command(self.PEERS_VERBOSE)
+        except self.Error:
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        cur: dict[str, Any] | None = None
+        for line in text.splitlines():
+            if m := self.VERBOSE_PEER.search(line):
+                cur = out.setdefault(m.group(1), {"gr_adv": False, "gr_rcv": False,
+                                                  "remote_id": ""})
+            elif cur is not None and (m := re.search(r"Graceful Restart Capability:\s*(.*)",
+                                                     line, re.IGNORECASE)):
+                how = m.group(1).lower()
+                cur["gr_adv"] = "advertised" in how
+                cur["gr_rcv"] = "received" in how
+            elif cur is not None and (m := self.REMOTE_ID.search(line)):
+                cur["remote_id"] = m.group(1)
+        return out
+
+    def neighbors(self) -> list[Neighbor]:
+        _, local, rows = self._peer_summary()
+        details = self._peer_details()
+        out = []
+        for r in rows:
+            d = details.get(r["address"], {})
+            up = r["state"] == "Established"
+            out.append(Neighbor(
+                address=r["address"], local_as=local, remote_as=r["remote_as"],
+                state=r["state"], uptime=float(r["uptime"]) if up else 0.0,
+                gr_advertised=bool(d.get("gr_adv")), gr_received=bool(d.get("gr_rcv")),
+                prefixes_received=r["prefixes"] if up else 0))
+        return out
+
+    def get_bgp_neighbors(self) -> dict[str, Any]:
+        """NAPALM's shape: {"global": {"router_id", "peers": {addr: {...}}}}."""
+        rid, local, rows = self._peer_summary()
+        details = self._peer_details()
+        descr = self._descriptions(r["address"] for r in rows)
+        peers = {}
+        for r in rows:
+            up = r["state"] == "Established"
+            peers[r["address"]] = {
+                "local_as": local, "remote_as": r["remote_as"],
+                "remote_id": details.get(r["address"], {}).get("remote_id", ""),
+                "is_up": up, "is_enabled": True,
+                "description": descr.get(r["address"], ""),
+                "uptime": int(r["uptime"]) if up else -1,
+                "address_family": {"ipv4": {
+                    "received_prefixes": r["prefixes"] if up else -1,
+                    "accepted_prefixes": r["prefixes"] if up else -1,
+                    "sent_prefixes": -1}}}
+        return {"global": {"router_id": rid, "peers": peers}}
+
+    def _group_range(self, line: str) -> tuple[ipaddress.IPv4Network, str] | None:
+        """(addresses, group) if a BGP-view line puts peers into a group (per vendor)."""
+        raise NotImplementedError
+
+    def _descriptions(self, addresses: Iterable[str]) -> dict[str, str]:
+        """peer address → description from the BGP view; a peer that is a member of a
+        group (or came up inside a group's range) gets the group's."""
+        try:
+            items = self.config_items(
+                self._command("display current-configuration configuration bgp"))
+        except self.Error:
+            items = self.config_items(self._running())
+        text: dict[str, str] = {}
+        ranges: list[tuple[ipaddress.IPv4Network, str]] = []
+        for depth, line in items:
+            if depth != 1:
+                continue
+            if m := re.match(r"^peer (\S+) description (.+)$", line):
+                text[m.group(1)] = m.group(2)
+            elif r := self._group_range(line):
+                ranges.append(r)
+        out = {}
+        for addr in addresses:
+            if addr in text:
+                out[addr] = text[addr]
+                continue
+            ip = ipaddress.IPv4Address(addr)
+            group = next((g for net, g in ranges if ip in net), None)
+            out[addr] = text.get(group or "", "")
+        return out
+
+
+def _bgp(tree: HConfig | HConfigChild) -> HConfigChild | None:
+    return next((c for c in tree.children if c.text.startswith("bgp ")), None)
