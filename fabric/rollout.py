@@ -98,17 +98,15 @@ def wait_sessions(drv, intent: Intent, device: str, must: Baseline | None,
     again with its AS, and no fewer dynamic peers — a peer the rollout has not
     configured yet (a core, on a new rack) cannot be up. Without one (after the
     whole rollout): every static peer Established with its AS."""
-    want = expected_peers(intent, device)
-    if must is not None:
-        want = {a: asn for a, asn in want.items() if a in must.static_up}
+    static = expected_peers(intent, device)
+    want = static if must is None else {a: s for a, s in static.items() if a in must.static_up}
     deadline = time.monotonic() + wait
     while True:
         ns = {n.address: n for n in drv.neighbors()}
         missing = [f"{a} (AS {asn}): {ns[a].state if a in ns else 'absent'}"
                    for a, asn in want.items()
                    if not (a in ns and ns[a].established and ns[a].remote_as == asn)]
-        dyn = sum(n.established for a, n in ns.items() if a not in expected_peers(intent,
-                                                                                   device))
+        dyn = sum(n.established for a, n in ns.items() if a not in static)
         short = must is not None and dyn < must.dynamic_up
         if not missing and not short:
             return ""
