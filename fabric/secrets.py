@@ -44,6 +44,13 @@ def substitute(text: str, values: dict[str, str]) -> str:
     return text
 
 
+def mask(text: str, values: dict[str, str]) -> str:
+    """The inverse of `substitute`, for anything shown or logged."""
+    for placeholder, value in values.items():
+        text = text.replace(value, placeholder)
+    return text
+
+
 def lab_fallback(model: Model, store: Path) -> dict[str, str]:
     """Random per-lab values for secrets whose source is not set (kept 0600 in the lab)."""
     out: dict[str, str] = {}

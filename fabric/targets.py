@@ -29,20 +29,17 @@ class Target:
     secret_values: dict[str, str]               # placeholder → value
 
     def mask(self, text: str) -> str:
-        for placeholder, value in self.secret_values.items():
-            text = text.replace(value, placeholder)
-        return text
+        return secrets.mask(text, self.secret_values)
 
 
 def lab_target(intent: Intent) -> Target:
     from .drivers.frr import FrrDriver
-    from .lab.lab import lab_configs, require_up
+    from .lab.lab import lab_configs, lab_secret_values, require_up
     from .lab.plan import plan_lab
 
     plan = plan_lab(intent)
     require_up(plan)
-    values = secrets.values(intent.model,
-                            secrets.lab_fallback(intent.model, plan.run_dir / "secrets"))
+    values = lab_secret_values(intent, plan)
     configs = {n: c for n, c in lab_configs(intent, plan).items()
                if intent.devices[n].is_switch}
     return Target("lab", configs, lambda n: FrrDriver(n, plan.speaker(n).netns), values)

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
+from .. import secrets
 from ..drivers.frr import FrrDriver
 from ..intent import Intent
 from ..nodes import deploy
-from .lab import frr_instance, gobgp_service, lab_configs, require_up
+from .lab import frr_instance, gobgp_service, lab_configs, lab_secret_values, require_up
 from .plan import LabPlan, plan_lab
 
 
@@ -75,6 +76,7 @@ def apply_lab(intent: Intent, concurrency: int = 8,
     plan = plan_lab(intent)
     require_up(plan)
     configs = configs or lab_configs(intent, plan)
+    values = lab_secret_values(intent, plan)
     results: list[DeviceResult] = []
     total = len(intent.devices)
     # Nodes first: gobgpd makes its first connection attempt 5–10 s after it starts
@@ -87,7 +89,9 @@ def apply_lab(intent: Intent, concurrency: int = 8,
             futures = [pool.submit(_switch, plan, n, configs[n]) if intent.devices[n].is_switch
                        else pool.submit(_node, intent, plan, n, configs[n]) for n in stage]
             for fut in as_completed(futures):
-                results.append(fut.result())
+                r = fut.result()
+                r.detail = secrets.mask(r.detail, values)   # errors may quote config lines
+                results.append(r)
                 if progress:
                     progress(len(results), total, results[-1])
     return sorted(results, key=lambda r: r.device)

@@ -35,11 +35,16 @@ def lab_device(device: Device) -> Device:
     return replace(device, platform="frr" if device.is_switch else device.platform, bmp=())
 
 
+def lab_secret_values(intent: Intent, plan: LabPlan) -> dict[str, str]:
+    """placeholder → value: from the secrets' sources, else random per-lab values."""
+    return secrets.values(intent.model,
+                          secrets.lab_fallback(intent.model, plan.run_dir / "secrets"))
+
+
 def lab_configs(intent: Intent, plan: LabPlan) -> dict[str, str]:
     """device → the config the lab pushes (FRR for switches, gobgpd.toml for nodes),
-    with secrets filled in (from their sources, else random per-lab values)."""
-    values = secrets.values(intent.model,
-                            secrets.lab_fallback(intent.model, plan.run_dir / "secrets"))
+    with secrets filled in."""
+    values = lab_secret_values(intent, plan)
     return {d.name: secrets.substitute(device_config(lab_device(d), intent), values)
             for d in intent.devices.values()}
 
