@@ -478,6 +478,8 @@ def _rank(node: Node) -> tuple[int, bool]:
 
 class ComwareDialect(CliDialect):
     syntax = Syntax(indent=1, negation="undo", separator="#", trailer="return")
+    errors = ERRORS
+    caret_gap = " "                  # " % Unrecognized ..." under the caret [2nd]
     specs = SPECS
     undo_specs = UNDO
 
@@ -502,14 +504,6 @@ class ComwareDialect(CliDialect):
         if view.name == USER:
             return f"<{name}>"
         return f"[{name}{suffix}]"
-
-    def error_text(self, kind: str) -> str:
-        return ERRORS[kind]
-
-    def format_error(self, line: str, err: CliError) -> str:
-        if err.pos is None:
-            return err.message
-        return " " * (len(self.prompt()) + err.pos) + "^\n " + err.message
 
     def view_conflict_text(self, node: Node, m: Match) -> str:
         if node.text.startswith("bgp "):

@@ -350,15 +350,18 @@ class CliDialect:
 
     def revalidate(self) -> None:
         """After the config was replaced under us (a rollback), leave views that vanished."""
-        keep = self.stack[:2]
-        node = self.device.root
+        self.stack = self.descend(self.device.root, self.stack[:2])
+
+    def descend(self, root: Node, keep: list[View]) -> list[View]:
+        """`keep` plus the nested views of the stack that still exist under `root`."""
+        node = root
         for v in self.stack[2:]:
             found = node.find(v.node.key)
             if found is None or found.view != v.name:
                 break
             keep.append(View(v.name, found, v.caps))
             node = found
-        self.stack = keep
+        return keep
 
     # ----- one line
     def execute(self, line: str) -> str:
@@ -506,11 +509,19 @@ class CliDialect:
     def prompt_for(self, view: View) -> str:
         raise NotImplementedError
 
+    # A vendor's error messages by kind, and what separates the `^` line from the
+    # message (Comware indents it by one space, VRP does not).
+    errors: dict[str, str] = {}
+    caret_gap = ""
+
     def error_text(self, kind: str) -> str:
-        raise NotImplementedError
+        return self.errors[kind]
 
     def format_error(self, line: str, err: CliError) -> str:
-        return err.message
+        """The `^` under the failing word, then the message, as the CLIs print it."""
+        if err.pos is None:
+            return err.message
+        return " " * (len(self.prompt()) + err.pos) + "^\n" + self.caret_gap + err.message
 
     def view_conflict_text(self, node: Node, m: Match) -> str:
         return self.error_text("wrong")

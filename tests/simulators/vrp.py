@@ -527,6 +527,7 @@ class VrpDialect(CliDialect):
     view to it (see the report)."""
 
     syntax = Syntax(indent=1, negation="undo", separator="#", trailer="return")
+    errors = ERRORS
     specs = SPECS
     undo_specs = UNDO
 
@@ -549,14 +550,7 @@ class VrpDialect(CliDialect):
         keep = [View(USER, self.ws.root, {})]
         if len(self.stack) > 1:
             keep.append(View(SYSTEM, self.ws.root, {}))
-        node = self.ws.root
-        for v in self.stack[2:]:
-            found = node.find(v.node.key)
-            if found is None or found.view != v.name:
-                break
-            keep.append(View(v.name, found, v.caps))
-            node = found
-        self.stack = keep
+        self.stack = self.descend(self.ws.root, keep)
 
     def apply(self, m: Match) -> str | None:
         if m.spec.check is not None and (msg := m.spec.check(self, m)):
@@ -622,14 +616,6 @@ class VrpDialect(CliDialect):
             IFACE: f"-{view.caps.get('if', '')}",
         }[view.name]
         return f"[{'*' if self.ws.dirty else '~'}{name}{suffix}]"
-
-    def error_text(self, kind: str) -> str:
-        return ERRORS[kind]
-
-    def format_error(self, line: str, err: CliError) -> str:
-        if err.pos is None:
-            return err.message
-        return " " * (len(self.prompt()) + err.pos) + "^\n" + err.message
 
     def view_conflict_text(self, node: Node, m: Match) -> str:
         if node.text.startswith("bgp "):
