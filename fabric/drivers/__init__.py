@@ -10,6 +10,8 @@ from importlib import import_module
 SWITCH_DRIVERS = {
     "h3c_comware": ("fabric.drivers.h3c_comware", "ComwareDriver"),
     "huawei_vrp": ("fabric.drivers.huawei_vrp", "VrpDriver"),
+    "cisco_ios": ("fabric.drivers.cisco_ios", "CiscoIosDriver"),
+    "cisco_nxos": ("fabric.drivers.cisco_nxos", "CiscoNxosDriver"),
     "frr": ("fabric.drivers.frr", "FrrDriver"),
 }
 

@@ -7,7 +7,10 @@ anywhere but in a test; it binds 127.0.0.1 on an ephemeral port only.
 * one `Dialect` per connection (built by the factory given at start), driven line
   by line on the interactive shell channel, with the characters echoed as typed, as
   a device's terminal does (netmiko's `hp_comware` reads the echo back);
-  exec requests are served too (each line of the command run in a fresh dialect);
+  exec requests are served too (each line of the command run in a fresh dialect),
+  and `scp -t PATH` exec requests are OpenSSH's scp sink: one file put, handed to
+  the dialect's `receive_file(path, data) -> error | None` (what netmiko's SCP
+  transfer, and so NAPALM's ios/nxos_ssh config loading, does);
 * `start()` / `stop()`: everything this server started (its listener, every
   transport, every session thread) is tracked on the instance, and `stop()` closes
   and joins exactly those.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import shlex
 import socket
 import threading
 import time
@@ -149,6 +153,48 @@ class Session:
         self.chan.send_exit_status(0)
         self.close()
 
+    def run_scp(self, command: str) -> None:
+        """The sink side of OpenSSH's scp protocol for one file: ack, `C<mode> <size>
+        <name>`, ack, the bytes and a NUL, ack (or \\x01 and the device's error)."""
+        target = shlex.split(command)[-1]
+        receive = getattr(self.dialect, "receive_file", None)
+        self.chan.settimeout(10)
+        with contextlib.suppress(*_GONE, TimeoutError):
+            if receive is None:
+                self.chan.sendall(b"\x01scp: not supported on this device\n")
+                return
+            self.chan.sendall(b"\0")
+            header = self._recv_until(b"\n")
+            fields = header.decode(errors="replace").split(" ", 2)
+            if not header.startswith(b"C") or len(fields) != 3 or not fields[1].isdigit():
+                self.chan.sendall(b"\x01scp: protocol error\n")
+                return
+            self.chan.sendall(b"\0")
+            size = int(fields[1])
+            data = self._recv_exactly(size + 1)[:size]     # the file, then a NUL
+            error = receive(target, data)
+            self.chan.sendall(b"\0" if error is None else b"\x01" + error.encode() + b"\n")
+            self.chan.send_exit_status(0 if error is None else 1)
+        self.close()
+
+    def _recv_until(self, end: bytes) -> bytes:
+        buf = b""
+        while not buf.endswith(end):
+            chunk = self.chan.recv(1)
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return buf[:-len(end)]
+
+    def _recv_exactly(self, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = self.chan.recv(min(65536, n - len(buf)))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return buf
+
     def close(self) -> None:
         with contextlib.suppress(*_GONE):
             self.chan.close()
@@ -265,8 +311,11 @@ class SSHServer:
         with self._lock:
             self.sessions.append(session)
         try:
-            if auth.exec_command is not None:
-                session.run_exec(auth.exec_command.decode(errors="replace"))
+            command = (auth.exec_command or b"").decode(errors="replace")
+            if command.startswith("scp ") and " -t " in f" {command} ":
+                session.run_scp(command)
+            elif auth.exec_command is not None:
+                session.run_exec(command)
             else:
                 session.run()
         except Exception:  # a simulator bug must not hang the client: log and drop
