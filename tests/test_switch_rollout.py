@@ -1,5 +1,6 @@
 """`fabric plan` and `fabric apply --target devices` through the CLI, against one
-simulated Comware V7 switch per device of a generated all-Comware fabric."""
+simulated switch per device of a generated single-vendor fabric, for every switch
+platform with a simulator (conftest.SWITCH_KINDS)."""
 
 from __future__ import annotations
 
@@ -9,28 +10,27 @@ import re
 from pathlib import Path
 
 from conftest import CORE_KEY, LOGIN_PW
-from simulators.comware import ComwareSimulator
 
 from fabric.cli import main
+from fabric.lock import ApplyLock
 
 
 def run(capsys, *argv: str) -> tuple[int, dict, str]:
+    code, out, text = run_raw(capsys, *argv, "--json")
+    return code, json.loads(out), text
+
+
+def run_raw(capsys, *argv: str) -> tuple[int, str, str]:
     capsys.readouterr()
-    code = main([*argv, "--json"])
+    code = main(list(argv))
     cap = capsys.readouterr()
-    return code, json.loads(cap.out), cap.out + cap.err
+    return code, cap.out, cap.out + cap.err
 
 
-def unrelated(sim: ComwareSimulator) -> list[str]:
-    return [ln for ln in sim.device.lines()
-            if not ln.startswith(("bgp ", "bmp server "))
-            and not (ln.startswith("ip prefix-list ") and " OTHER " not in ln)]
-
-
-def test_plan_apply_replan_and_a_one_rack_change(comware_fabric, capsys, caplog) -> None:
+def test_plan_apply_replan_and_a_one_rack_change(switch_fabric, capsys, caplog) -> None:
     caplog.set_level(logging.DEBUG)
-    model, sims, args = comware_fabric
-    before = {n: unrelated(s) for n, s in sims.items()}
+    kind, model, sims, args = switch_fabric
+    before = {n: kind.unrelated(s) for n, s in sims.items()}
     out = ""
 
     code, plan, text = run(capsys, "plan", str(model), "--target", "devices", *args)
@@ -38,9 +38,7 @@ def test_plan_apply_replan_and_a_one_rack_change(comware_fabric, capsys, caplog)
     assert code == 3
     assert {d["device"] for d in plan["devices"] if d["diff"]} == set(sims)
     tor = next(d for d in plan["devices"] if d["device"] == "r01-tor")
-    assert "+ bgp " in tor["diff"] or any(ln.startswith("  bgp ") for ln in
-                                          tor["diff"].splitlines())
-    assert "peer 10.64.0.0 24 group NODES" in tor["diff"]
+    assert kind.nodes_line in tor["diff"]
     assert "__secret_core__" in tor["diff"]          # the placeholder, not the key
 
     code, report, text = run(capsys, "apply", str(model), "--target", "devices",
@@ -53,7 +51,7 @@ def test_plan_apply_replan_and_a_one_rack_change(comware_fabric, capsys, caplog)
     assert {o["status"] for o in report["devices"]} == {"applied"}
     assert all(Path(o["backup"]).stat().st_mode & 0o777 == 0o600 for o in report["devices"])
     for name, sim in sims.items():
-        assert unrelated(sim) == before[name], f"{name}: unrelated config changed"
+        assert kind.unrelated(sim) == before[name], f"{name}: unrelated config changed"
         assert not sim.device.pending, f"{name}: commit left unconfirmed"
 
     code, plan, text = run(capsys, "plan", str(model), "--target", "devices", *args)
@@ -67,9 +65,14 @@ def test_plan_apply_replan_and_a_one_rack_change(comware_fabric, capsys, caplog)
     out += text
     assert code == 3
     assert [d["device"] for d in plan["devices"] if d["diff"]] == ["r01-tor"]
-    assert re.search(r"^\+ +ip prefix-list RACK-EXPORT index \d+ permit 10\.61\.0\.20 32$",
-                     plan["devices"][[d["device"] for d in plan["devices"]].index("r01-tor")]
-                     ["diff"], re.M)
+    tor = next(d for d in plan["devices"] if d["device"] == "r01-tor")
+    assert re.search(kind.vip_export, tor["diff"], re.M), tor["diff"]
+
+    # A second apply while one holds the fabric's lock is refused, and changes nothing.
+    with ApplyLock(model.parent / ".fabric-apply.lock"):
+        code, _, text = run_raw(capsys, "apply", str(model), "--target", "devices", *args)
+    assert code == 1 and "lock" in text.lower(), text
+    assert all(not s.device.pending for s in sims.values())
 
     # No credential or key anywhere: output, logs, backups.
     logs = "\n".join(r.getMessage() for r in caplog.records)
@@ -92,18 +95,22 @@ def test_unknown_host_key_is_refused(comware_fabric, capsys, tmp_path: Path) -> 
     assert code == 3 and all(d["ok"] for d in plan["devices"])
 
 
-def test_rejected_line_stops_the_rollout_and_the_device_timer_reverts(comware_fabric) -> None:
+def test_rejected_line_stops_the_rollout_and_leaves_the_device_as_it_was(switch_fabric) -> None:
     from fabric import pipeline, rollout, targets
     from fabric.credentials import load
 
-    model, sims, args = comware_fabric
+    _, model, sims, args = switch_fabric
     intent = pipeline.build(model).intent
     target = targets.device_target(intent, load(), targets.load_hosts(Path(args[1])),
                                    Path(args[3]))
     before = sims["r01-tor"].device.lines()
     untouched = sims["r02-tor"].device.lines()
-    target.configs["r01-tor"] = target.configs["r01-tor"].replace(
-        " graceful-restart\n", " graceful-restart\n graceful-restrat timer purge-time 360\n", 1)
+    # A typo'd line right after the line that opens the BGP section, at its indentation.
+    lines = target.configs["r01-tor"].splitlines()
+    at = next(i for i, ln in enumerate(lines) if re.match(r"^(?:router )?bgp \d+$", ln))
+    pad = re.match(r"^\s*", lines[at + 1]).group(0)
+    lines.insert(at + 1, f"{pad}graceful-restrat timer purge-time 360")
+    target.configs["r01-tor"] = "\n".join(lines) + "\n"
     switches = list(target.configs)
     report = rollout.rollout(intent, target, switches, model.parent / "lock",
                              confirm_timer=60, verify_wait=5)
