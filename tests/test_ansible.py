@@ -3,38 +3,18 @@ switches: plan (check mode), apply, and a failing device failing the play."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import CORE_KEY, LOGIN_PW, ROOT
-
-PLAYBOOKS = ROOT / "playbooks"
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+from ansible_run import playbook as run_playbook
+from ansible_run import recap
+from conftest import CORE_KEY, LOGIN_PW
 
 
 def playbook(tmp: Path, model: Path, name: str, args: list[str], *extra: str) -> tuple[int, str]:
-    inventory = tmp / "fabric.inventory.yml"
-    inventory.write_text(f"plugin: fabric\nmodel: {model}\n")
-    env = {**os.environ, "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
-           "ANSIBLE_HOME": str(tmp / "ansible-home"), "ANSIBLE_LOCAL_TEMP": str(tmp / "atmp"),
-           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
-    hosts, known = args[1], args[3]
-    run = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(inventory), str(PLAYBOOKS / name),
-                          "-e", f"fabric_hosts={hosts}", "-e", f"fabric_known_hosts={known}",
-                          "-e", "fabric_confirm_timer=600", "-e", "fabric_verify_wait=10",
-                          *extra], capture_output=True, text=True, env=env, timeout=300)
-    return run.returncode, run.stdout + run.stderr
-
-
-def recap(out: str) -> dict[str, dict[str, int]]:
-    rows = {}
-    for line in out.split("PLAY RECAP")[-1].splitlines():
-        if ":" in line and "ok=" in line:
-            host, _, rest = line.partition(":")
-            rows[host.strip()] = {k: int(v) for k, v in (kv.split("=") for kv in rest.split())}
-    return rows
+    """A playbook against the simulators: `args` are the CLI's --hosts/--known-hosts."""
+    return run_playbook(tmp, model, name, "-e", f"fabric_hosts={args[1]}",
+                        "-e", f"fabric_known_hosts={args[3]}", "-e", "fabric_confirm_timer=600",
+                        "-e", "fabric_verify_wait=10", *extra)
 
 
 def test_plan_check_then_apply_then_nothing_to_do(comware_fabric, tmp_path: Path) -> None:

@@ -69,3 +69,35 @@ def test_second_apply_is_refused_and_stale_lock_reported(tmp_path: Path) -> None
     with pytest.raises(LockHeld, match="stale apply lock") as exc, ApplyLock(path):
         pass
     assert "someone@" in str(exc.value) and path.exists()
+
+
+def test_mask_hides_current_and_unknown_keys() -> None:
+    from fabric.secrets import mask
+
+    values = {"__secret_core__": "Cur-K3y-1"}
+    shown = mask("- neighbor 10.0.0.1 password Old-K3y-0\n"
+                 "+ neighbor 10.0.0.1 password Cur-K3y-1\n"
+                 "  peer 10.0.0.2 password cipher $c$3$QUJDRA==\n"
+                 "  neighbor 10.0.0.3 password 3 9125d59c18a9b015\n", values)
+    assert shown == ("- neighbor 10.0.0.1 password ******\n"
+                     "+ neighbor 10.0.0.1 password __secret_core__\n"
+                     "  peer 10.0.0.2 password cipher ******\n"
+                     "  neighbor 10.0.0.3 password 3 ******\n")
+
+
+def test_lab_secret_store_is_only_written_for_a_new_secret(tmp_path: Path) -> None:
+    from fabric.model import SecretRef
+    from fabric.secrets import lab_fallback
+
+    class Model:
+        secrets = {"core": SecretRef("core", env="UNSET_FABRIC_VAR")}
+
+    store = tmp_path / "secrets"
+    first = lab_fallback(Model(), store)
+    assert store.stat().st_mode & 0o777 == 0o600 and len(first["core"]) == 24
+    inode = store.stat().st_ino
+    assert lab_fallback(Model(), store) == first and store.stat().st_ino == inode
+    Model.secrets["extra"] = SecretRef("extra", env="UNSET_FABRIC_VAR")
+    second = lab_fallback(Model(), store)
+    assert second["core"] == first["core"] and "extra" in second
+    assert [p.name for p in tmp_path.iterdir()] == ["secrets"]

@@ -320,3 +320,47 @@ def test_staged_rollout_rolls_back_a_device_whose_sessions_fail(example_lab, tmp
     # A second apply while one runs is refused, naming the holder.
     with rollout.ApplyLock(lock), pytest.raises(LockHeld, match="another apply is running"):
         rollout.rollout(intent, target, switches, lock)
+
+
+def test_ansible_plays_on_the_lab(example_lab, tmp_path: Path) -> None:
+    """The playbooks on the lab's FRR switches: plan in check mode, a one-rack change
+    planned and applied on that rack's ToR only, then back, and verify.yml."""
+    from ansible_run import playbook, recap
+
+    model, intent = example_lab
+    assert main(["apply", str(model)]) == 0
+    switches = {n for n, d in intent.devices.items() if d.is_switch}
+    lab_vars = ("-e", "fabric_target=lab", "-e", "fabric_verify_wait=30")
+
+    code, out = playbook(tmp_path, model, "plan.yml", *lab_vars, "--check")
+    rows = recap(out)
+    assert code == 0 and set(rows) == switches, out
+    assert not any(r["changed"] for r in rows.values()), out
+
+    changed = model.parent / "ansible-changed.yaml"
+    changed.write_text(model.read_text().replace(
+        "  - {address: 10.96.0.11, announcers: [r03-n1, r06-n3]}",
+        "  - {address: 10.96.0.11, announcers: [r03-n1, r06-n3]}\n"
+        "  - {address: 10.96.0.12, announcers: [r04-n2]}"))
+    code, out = playbook(tmp_path, changed, "plan.yml", *lab_vars, "--check", "--diff")
+    assert code == 0, out
+    assert {h for h, r in recap(out).items() if r["changed"]} == {"r04-tor"}, out
+    assert "+ ip prefix-list RACK-EXPORT seq 20 permit 10.96.0.12/32" in out
+
+    drv = targets_driver(intent, "r04-tor")
+    for text, want in ((changed, True), (model, False)):
+        code, out = playbook(tmp_path, text, "apply.yml", *lab_vars)
+        rows = recap(out)
+        assert code == 0 and {h for h, r in rows.items() if r["changed"]} == {"r04-tor"}, out
+        running = drv.get_config()["running"]
+        assert ("permit 10.96.0.12/32" in running) is want
+
+    code, out = playbook(tmp_path, model, "verify.yml", "-e", f"fabric_model={model}",
+                         "-e", "fabric_verify_wait=60")
+    assert code == 0 and recap(out)["localhost"]["failed"] == 0, out
+
+
+def targets_driver(intent, device: str):
+    from fabric import targets
+
+    return targets.lab_target(intent).connect(device)
