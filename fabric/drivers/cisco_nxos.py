@@ -1,0 +1,687 @@
+"""Cisco NX-OS driver with the NAPALM driver contract, wrapping NAPALM's `nxos_ssh`
+driver (`napalm.nxos_ssh.NXOSSSHDriver`, over netmiko `cisco_nxos` and SCP) where
+it does what we need, and replacing it where it does not.
+
+What this tool owns on a switch, and so what replace touches: `feature bgp`, the
+`router bgp` section (the BMP servers live inside it) and the `ip prefix-list`
+entries whose names the candidate contains. Everything else (hostname, other
+features, users, interfaces, other prefix lists) is left as it is; a candidate line
+outside those sections is refused at load.
+
+* `load_replace_candidate(config=...)` fetches the running config and builds the
+  full replace file NX-OS wants (a configure replace / rollback replaces the *whole*
+  running config): the running config with the owned sections swapped for the
+  candidate's, everything else verbatim. It is written to a 0600 file in a private
+  temporary directory (NAPALM's own `_create_tmp_file` writes a world-readable file
+  with the BGP keys into /tmp, which is why this wraps it), handed to NAPALM's
+  `load_replace_candidate(filename=...)` (netmiko SCP to
+  `bootflash:candidate_config.txt`, MD5-verified) and deleted.
+* `compare_config()` is the remediation hier_config (`Platform.CISCO_NXOS`'s driver,
+  adjusted: short `no` forms, settings that overwrite in place, push order) computes
+  between the owned sections of the running config and the candidate; "" when they
+  match. NX-OS shows neighbor keys as `password 3 <cipher>`, so passwords compare on
+  presence only: a changed key is not detected, a new or removed one is.
+* `commit_config(revert_in=S)`: NAPALM's nxos_ssh has no confirm timer. NX-OS 9.3(1)+
+  has one in Configuration Replace [Cisco Nexus 9000 NX-OS System Management
+  Configuration Guide 9.3(x), "Performing Configuration Replace"]: `configure replace
+  bootflash:candidate_config.txt commit-timeout S` (30-3600 s; S is clamped into
+  that range), confirmed by `configure replace commit`; unconfirmed, the switch rolls
+  back when the timer expires. The driver first checkpoints the running config
+  (NAPALM's `_save_to_checkpoint` → `bootflash:rollback_config.txt`), then runs the
+  configure replace and checks its answer; nothing is saved until confirmed. If the
+  switch refuses a line, it restores the original config itself (atomic) and the
+  driver raises `NxosCommitError` naming the line (from `show config-replace log
+  exec`). The exact wording of the switch's messages is a guess checked against the
+  simulator only (see tests/simulators/nxos.py): success is recognised by
+  "completed successfully", the pending state by "commit pending" in `show
+  config-replace status`.
+  Without `revert_in` it is NAPALM's path: checkpoint, `rollback running-config file
+  candidate_config.txt`, `copy running-config startup-config`.
+* `confirm_commit()`: `configure replace commit`, then save. `has_pending_commit()`
+  asks `show config-replace status`.
+* `rollback()`: NAPALM's (`rollback running-config file rollback_config.txt`, the
+  checkpoint taken by the last commit, then save). Called while a configure replace
+  waits for its commit, it restores the checkpoint at once; the switch's timer then
+  has nothing left to undo (the simulator ends it; on a real switch this is the first
+  thing to check).
+* `get_bgp_neighbors()` is NAPALM's; `neighbors()` reads `show bgp ipv4 unicast
+  summary` and `show bgp ipv4 unicast neighbors` (GR capability advertised/received).
+
+Secrets: the login password and every key of the candidate are masked in this
+module's exceptions and in the log records of this module, NAPALM, netmiko, paramiko
+and scp while a connection is open; the replace file never outlives the transfer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Self
+
+from hier_config import HConfig, get_hconfig
+from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
+from hier_config.platforms.cisco_nxos.driver import HConfigDriverCiscoNXOS
+from hier_config.platforms.driver_base import HConfigDriverRules
+
+from ..errors import OperationalError
+from ..observed import Neighbor
+from .netmiko_cli import PW_MARK, CommitErrorMixin, ShortUndoMixin, _Redactor, redact, sections
+
+log = logging.getLogger(__name__)
+Items = list[tuple[int, str]]
+
+# ---------------------------------------------------------------------- errors
+
+
+class NxosError(OperationalError):
+    pass
+
+
+class NxosConnectionError(NxosError):
+    pass
+
+
+class NxosAuthenticationError(NxosConnectionError):
+    pass
+
+
+class NxosHostKeyError(NxosConnectionError):
+    pass
+
+
+class NxosCandidateError(NxosError):
+    pass
+
+
+class NxosCommitError(CommitErrorMixin, NxosError):
+    """The device refused a line of the replace (or the commit): `line` and
+    `device_message` (both masked)."""
+
+
+# ---------------------------------------------------------------------- device text
+
+# A key follows `password [type]` (neighbor keys, users) or `key-string`.
+_SECRET = re.compile(r"(\b(?:password|key-string|secret)\s+(?:\d\s+)?)(\S+)", re.IGNORECASE)
+_FILTERED_LOGGERS = ("netmiko", "netmiko.base_connection", "netmiko.channel", "paramiko",
+                     "paramiko.transport", "napalm", "napalm.nxos", "napalm.nxos_ssh",
+                     "napalm.base", "scp")
+_ERROR_LINE = re.compile(r"^\s*%\s")
+_REFUSED = re.compile(r"Syntax error while parsing '(.+)'")
+CR_MIN, CR_MAX = 30, 3600          # the commit-timeout range [doc]
+
+
+def config_items(text: str) -> Items:
+    """(depth, line) for every config line of an NX-OS text: two spaces per level;
+    blank lines, `!` comments and the `version` line skipped."""
+    out: Items = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        stripped = line.strip()
+        if not stripped or stripped.startswith("!") or stripped.startswith("version "):
+            continue
+        out.append(((len(line) - len(line.lstrip(" "))) // 2, " ".join(stripped.split())))
+    return out
+
+
+def _owned_kind(head: str) -> str | None:
+    if head == "feature bgp":
+        return "feature"
+    if re.match(r"^router bgp \d+$", head):
+        return "bgp"
+    if m := re.match(r"^ip prefix-list (\S+) ", head):
+        return f"pl:{m.group(1)}"
+    return None
+
+
+def _owned(kind: str | None, names: set[str]) -> bool:
+    return kind in ("feature", "bgp") or bool(kind and kind[3:] in names)
+
+
+def _render_items(items: Items) -> list[str]:
+    return ["  " * depth + line for depth, line in items]
+
+
+def replace_file(running: str, candidate: Items, names: set[str]) -> str:
+    """The running config with the owned sections swapped for the candidate's: other
+    lines verbatim and in place; the candidate's `feature bgp` after the last other
+    `feature` line (or the header), its prefix lists and `router bgp` at the end."""
+    blocks: list[list[str]] = []        # top-level line + its indented lines, verbatim
+    kinds: list[str | None] = []
+    for raw in running.splitlines():
+        text = raw.rstrip()
+        if text.startswith((" ", "\t")) and blocks and kinds[-1] != "text":
+            blocks[-1].append(text)
+            continue
+        blocks.append([text])
+        config = text.strip() and not text.startswith("!") and not text.startswith("version ")
+        kinds.append(_owned_kind(" ".join(text.split())) if config else "text")
+        if config and kinds[-1] is None:
+            kinds[-1] = "other"
+    kept = [(b, k) for b, k in zip(blocks, kinds, strict=True) if not _owned(k, names)]
+    feature: Items = []
+    rest: Items = []
+    for s in sections(candidate):
+        kind = _owned_kind(s[0][1]) or ""
+        if kind == "feature":
+            feature += s
+    for s in sections(candidate):
+        if (_owned_kind(s[0][1]) or "").startswith("pl:"):
+            rest += s
+    for s in sections(candidate):
+        if _owned_kind(s[0][1]) == "bgp":
+            rest += s
+    at = 0
+    for n, (block, kind) in enumerate(kept):
+        if kind == "other" and block[0].startswith("feature "):
+            at = n + 1
+    if at == 0:
+        for n, (block, _kind) in enumerate(kept):
+            if block[0].startswith(("hostname ", "version ")):
+                at = n + 1
+    out = [ln for b, _ in kept[:at] for ln in b] + _render_items(feature) + \
+        [ln for b, _ in kept[at:] for ln in b]
+    while out and not out[-1].strip():
+        out.pop()
+    return "\n".join([*out, *_render_items(rest)]) + "\n"
+
+
+# ---------------------------------------------------------------------- hier_config
+
+_SETTING = r"(remote-as|description|password|timers|maximum-prefix|maximum-peers|" \
+           r"update-source|ebgp-multihop|router-id|cluster-id|timers bgp|address|" \
+           r"graceful-restart restart-time|graceful-restart stalepath-time)"
+
+
+class NxosHierDriver(ShortUndoMixin, HConfigDriverCiscoNXOS):
+    """hier_config's NX-OS driver with NX-OS's short `no` forms for the BGP settings,
+    the settings that overwrite in place (no `no` before them) and a push order that
+    respects dependencies: `feature bgp` and prefix lists before `router bgp`; in it
+    removals first, then settings, BMP servers, the address family, templates, and
+    neighbors (which inherit templates) last; removals of prefix lists after it."""
+
+    idempotent = [re.compile(p) for p in (
+        r"^(ip prefix-list \S+ seq \d+) ",
+        rf"^{_SETTING} ",
+        r"^(maximum-paths) \d+$",
+        r"^(maximum-paths ibgp) \d+$",
+        r"^(prefix-list) \S+ (in|out)$",
+        r"^(inherit peer) ",
+    )]
+    undo_forms = [(re.compile(p), r) for p, r in (
+        (r"^no (ip prefix-list \S+ seq \d+) .*$", r"no \1"),
+        (rf"^no {_SETTING} .*$", r"no \1"),
+        (r"^no (maximum-paths(?: ibgp)?) \d+$", r"no \1"),
+    )]
+
+    @staticmethod
+    def _instantiate_rules() -> HConfigDriverRules:
+        rules = HConfigDriverCiscoNXOS._instantiate_rules()
+
+        def at(*match: MatchRule, weight: int) -> OrderingRule:
+            return OrderingRule(match_rules=match, weight=weight)
+
+        any_, bgp = MatchRule(re_search="."), MatchRule(startswith="router bgp ")
+        no = MatchRule(startswith="no ")
+        # The last matching rule wins; everything starts at 500.
+        ordering = [
+            at(any_, weight=500), at(any_, any_, weight=500),
+            at(any_, any_, any_, weight=500), at(any_, any_, any_, any_, weight=500),
+            at(MatchRule(startswith="feature "), weight=100),
+            at(MatchRule(startswith="ip prefix-list "), weight=300),
+            at(MatchRule(startswith="no ip prefix-list "), weight=700),
+            at(MatchRule(startswith="no feature "), weight=800),
+            at(bgp, any_, weight=200),
+            at(bgp, MatchRule(startswith="bmp-server "), weight=300),
+            at(bgp, MatchRule(startswith="address-family "), weight=350),
+            at(bgp, MatchRule(startswith="template "), weight=400),
+            at(bgp, MatchRule(startswith="neighbor "), weight=450),
+            at(bgp, no, weight=150),
+            at(bgp, MatchRule(re_search=r"^no (?:neighbor|template peer) \S+$"), weight=100),
+            at(bgp, any_, MatchRule(startswith="remote-as "), weight=150),
+            at(bgp, any_, MatchRule(startswith="inherit peer "), weight=160),
+            at(bgp, any_, MatchRule(startswith="address-family "), weight=600),
+            at(bgp, any_, no, weight=100),
+            at(bgp, any_, any_, no, weight=100),
+        ]
+        return rules.model_copy(update={
+            "per_line_sub": [PerLineSubRule(search=r"^\s*!.*", replace=""),
+                             PerLineSubRule(search=r"^version .*", replace="")],
+            "ordering": ordering})
+
+
+# ---------------------------------------------------------------------- the driver
+
+
+class CiscoNxosDriver:
+    """The NAPALM driver contract for NX-OS, over NAPALM's `nxos_ssh` driver."""
+
+    platform = "cisco_nxos"
+    Error = NxosError
+
+    def __init__(self, hostname: str, username: str, password: str, timeout: int = 60,
+                 optional_args: dict[str, Any] | None = None):
+        args = optional_args or {}
+        self.hostname = hostname
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        self.port = int(args.get("port", 22))
+        self.known_hosts = args.get("known_hosts")
+        self.accept_unknown_host_keys = bool(args.get("accept_unknown_host_keys", False))
+        self._napalm: Any = None
+        self._hdriver = NxosHierDriver()
+        self._candidate: Items | None = None
+        self._candidate_text = ""
+        self._names: set[str] = set()
+        self._loaded = False            # a replace file is on the switch
+        self._pending = False
+        self._expired = False
+        self._redactor = _Redactor(_SECRET)
+        self._redactor.secrets.add(password)
+
+    # ----- plumbing
+    def __repr__(self) -> str:
+        return f"CiscoNxosDriver({self.hostname!r}, port={self.port})"
+
+    def _secret(self, text: str) -> str:
+        return redact(text, _SECRET, self._redactor.secrets)
+
+    def _error(self, cls: type[OperationalError], message: str, **kw: Any) -> Any:
+        return cls(self._secret(f"{self.hostname}: {message}"), **kw)
+
+    def _attach_filter(self) -> None:
+        for name in (*_FILTERED_LOGGERS, log.name):
+            logging.getLogger(name).addFilter(self._redactor)
+
+    def _detach_filter(self) -> None:
+        for name in (*_FILTERED_LOGGERS, log.name):
+            logging.getLogger(name).removeFilter(self._redactor)
+
+    def _require(self) -> Any:
+        if self._napalm is None or self._napalm.device is None:
+            raise self._error(NxosConnectionError, "not connected (call open() first)")
+        return self._napalm
+
+    def _netmiko_args(self) -> dict[str, Any]:
+        return {
+            "port": self.port, "conn_timeout": self.timeout, "auth_timeout": self.timeout,
+            "banner_timeout": self.timeout, "use_keys": False, "allow_agent": False,
+            # Unknown host keys are refused (RejectPolicy) unless the flag is set; known
+            # keys come from `known_hosts` (or ~/.ssh/known_hosts). netmiko's SCP opens
+            # its second connection with these same parameters.
+            "ssh_strict": not self.accept_unknown_host_keys,
+            "system_host_keys": not self.known_hosts,
+            "alt_host_keys": bool(self.known_hosts),
+            "alt_key_file": str(Path(self.known_hosts).expanduser()) if self.known_hosts else "",
+        }
+
+    def _command(self, line: str, timeout: float | None = None, check: bool = True) -> str:
+        """Run one exec command; its output. Raises on a `%` error line if `check`."""
+        napalm = self._require()
+        log.debug("%s: > %s", self.hostname, self._secret(line))
+        try:
+            out = napalm.device.send_command(line, read_timeout=timeout or self.timeout)
+        except Exception as exc:
+            raise self._error(NxosError, f"no answer to {line!r}: {type(exc).__name__}"
+                              ) from None
+        out = str(out).replace("\r", "")
+        if check and (errs := self._errors(out)):
+            raise self._error(NxosError, f"{line!r} refused: {' '.join(errs)}")
+        return out
+
+    @staticmethod
+    def _errors(out: str) -> list[str]:
+        return [ln.strip() for ln in out.splitlines() if _ERROR_LINE.match(ln)]
+
+    # ----- NAPALM contract: session
+    def open(self) -> None:
+        from napalm.base.exceptions import ConnectionException
+        from napalm.nxos_ssh import NXOSSSHDriver
+        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+
+        self._napalm = NXOSSSHDriver(self.hostname, self.username, self._password,
+                                     timeout=self.timeout, optional_args=self._netmiko_args())
+        self._attach_filter()
+        try:
+            self._napalm.open()
+        except NetmikoAuthenticationException:
+            self._abort_open()
+            raise self._error(NxosAuthenticationError,
+                              f"authentication failed for user {self.username!r}") from None
+        except (ConnectionException, NetmikoTimeoutException) as exc:
+            self._abort_open()
+            cause = exc.__context__ if isinstance(exc, ConnectionException) else exc
+            text = str(cause or exc)
+            if "known_hosts" in text or "Host key" in text or "host key" in text:
+                where = self.known_hosts or "~/.ssh/known_hosts"
+                raise self._error(
+                    NxosHostKeyError,
+                    f"host key of {self.hostname}:{self.port} is not trusted (not in {where},"
+                    " or different); add it there or set accept_unknown_host_keys") from None
+            first = text.strip().splitlines()[0] if text.strip() else "timeout"
+            raise self._error(NxosConnectionError,
+                              f"cannot connect to port {self.port}: {first}") from None
+        except Exception as exc:
+            self._abort_open()
+            raise self._error(NxosConnectionError,
+                              f"cannot connect to port {self.port}: {type(exc).__name__}"
+                              ) from None
+
+    def _abort_open(self) -> None:
+        self._napalm = None
+        self._detach_filter()
+
+    def close(self) -> None:
+        self._drop_candidate()
+        if self._napalm is not None:
+            with contextlib.suppress(Exception):
+                self._napalm.close()
+            self._napalm = None
+        self._detach_filter()
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----- config retrieval
+    def _running(self) -> str:
+        return self._command("show running-config", timeout=max(self.timeout, 60))
+
+    def get_config(self, retrieve: str = "running", full: bool = False,
+                   sanitized: bool = False) -> dict[str, str]:
+        """NAPALM's (the `!Command`/`!Time` lines dropped); secrets masked if sanitized."""
+        napalm = self._require()
+        try:
+            out = dict(napalm.get_config(retrieve=retrieve, full=full))
+        except Exception as exc:
+            raise self._error(NxosError, f"cannot read the config: {type(exc).__name__}"
+                              ) from None
+        out["candidate"] = self._candidate_text if retrieve in ("all", "candidate") else ""
+        if sanitized:
+            out = {k: redact(v, _SECRET) for k, v in out.items()}
+        return out
+
+    # ----- candidate
+    def load_replace_candidate(self, filename: str | None = None,
+                               config: str | None = None) -> None:
+        napalm = self._require()
+        self._drop_candidate()
+        text = Path(filename).read_text() if filename else (config or "")
+        items = config_items(text)
+        for _, line in items:
+            for m in _SECRET.finditer(line):
+                self._redactor.secrets.add(m.group(2))
+        names: set[str] = set()
+        foreign = []
+        for section in sections(items):
+            kind = _owned_kind(section[0][1])
+            if kind is None:
+                foreign.append(section[0][1])
+            elif kind.startswith("pl:"):
+                names.add(kind[3:])
+        if foreign or any(d > 0 for d, _ in items[:1]):
+            raise self._error(NxosCandidateError,
+                              "the candidate has lines outside what this tool owns "
+                              "(feature bgp, router bgp, ip prefix-list): "
+                              + "; ".join(repr(f) for f in foreign[:5]))
+        try:
+            self._tree(items)
+        except Exception as exc:    # a duplicate line, a section hier_config cannot read
+            raise self._error(NxosCandidateError,
+                              f"the candidate cannot be read: {exc}") from None
+        full = replace_file(self._running(), items, names)
+        self._transfer(napalm, full)
+        self._candidate, self._candidate_text, self._names = items, text, names
+        self._loaded = True
+
+    def _transfer(self, napalm: Any, text: str) -> None:
+        """Write the replace file to a private 0600 file, SCP it with NAPALM's
+        mechanism, and delete it whatever happens."""
+        from napalm.base.exceptions import ReplaceConfigException
+
+        folder = tempfile.mkdtemp(prefix="bgp-fabric-nxos-")       # 0700
+        path = os.path.join(folder, "candidate_config.txt")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            napalm.load_replace_candidate(filename=path)
+        except ReplaceConfigException as exc:
+            raise self._error(NxosCandidateError,
+                              f"the replace file could not be put on bootflash: {exc}"
+                              ) from None
+        except Exception as exc:
+            raise self._error(NxosCandidateError,
+                              f"the replace file could not be put on bootflash: "
+                              f"{type(exc).__name__}: {exc}") from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def load_merge_candidate(self, filename: str | None = None,
+                             config: str | None = None) -> None:
+        raise NotImplementedError("merge is not supported: load_replace_candidate replaces "
+                                  "only the sections this tool owns")
+
+    def _drop_candidate(self) -> None:
+        self._candidate, self._candidate_text, self._names = None, "", set()
+
+    def discard_config(self) -> None:
+        """Forget the candidate and delete the replace file from bootflash."""
+        if self._loaded and self._napalm is not None:
+            with contextlib.suppress(Exception):
+                self._napalm.discard_config()
+        self._loaded = False
+        self._drop_candidate()
+
+    # ----- remediation
+    def _owned_items(self, items: Items, names: set[str]) -> Items:
+        out: Items = []
+        for section in sections(items):
+            if _owned(_owned_kind(section[0][1]), names):
+                out += section
+        return out
+
+    def _tree(self, items: Items, originals: dict[tuple[str, ...], str] | None = None
+              ) -> HConfig:
+        """hier_config tree; neighbor/template keys become `password (configured)` (the
+        device shows only a cipher), their original kept in `originals`."""
+        lines = []
+        path: list[str] = []
+        for depth, line in items:
+            text = line
+            if depth == 2 and re.match(r"^password (?:\d )?\S+$", line) and \
+                    path[:1] and path[0].startswith("router bgp "):
+                text = f"password {PW_MARK}"
+            del path[depth:]
+            path.append(text)
+            if originals is not None and text != line:
+                originals[tuple(path)] = line
+            lines.append("  " * depth + text)
+        return get_hconfig(self._hdriver, "\n".join(lines))
+
+    def _remediation(self, running: Items, target: Items, names: set[str]) -> HConfig:
+        originals: dict[tuple[str, ...], str] = {}
+        have = self._tree(self._owned_items(running, names))
+        want = self._tree(target, originals)
+        rem = have.config_to_get_to(want)
+        for child in rem.all_children():
+            if (orig := originals.get(tuple(child.path()))) is not None:
+                child.text = orig
+        return rem.set_order_weight()
+
+    def compare_config(self) -> str:
+        """The remediation, in push order and indented by view; "" when the device
+        already matches."""
+        if self._candidate is None:
+            return ""
+        rem = self._remediation(config_items(self._running()), self._candidate, self._names)
+        return "\n".join(c.cisco_style_text() for c in rem.all_children_sorted())
+
+    # ----- commit
+    def _refused(self, text: str, what: str) -> Any:
+        """The commit error for a device answer `text` (and the replace log)."""
+        m = _REFUSED.search(text)
+        line = m.group(1) if m else ""
+        tail = text[m.end():].strip().splitlines() if m else []
+        msg = tail[0].strip() if tail else ""
+        if not msg:
+            errs = self._errors(text)
+            msg = errs[0] if errs else (text.strip().splitlines() or [what])[-1].strip()
+        head = f"the device refused {line!r}" if line else f"{what} failed"
+        return self._error(NxosCommitError,
+                           f"{head}: {msg}; the device kept its previous config",
+                           line=self._secret(line), device_message=self._secret(msg))
+
+    def _checkpoint(self) -> None:
+        napalm = self._require()
+        try:
+            napalm._save_to_checkpoint(napalm.rollback_cfg)
+            ok = napalm._check_file_exists(napalm.rollback_cfg)
+        except Exception as exc:
+            raise self._error(NxosError, f"checkpoint failed: {type(exc).__name__}") from None
+        if not ok:
+            raise self._error(NxosError, f"checkpoint {napalm.rollback_cfg} was not written")
+
+    def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
+        from napalm.base.exceptions import CommandErrorException, ReplaceConfigException
+
+        napalm = self._require()
+        if not self._loaded:
+            raise self._error(NxosError, "no candidate loaded")
+        self._expired = False
+        if revert_in:
+            seconds = min(CR_MAX, max(CR_MIN, int(revert_in)))
+            log.info("%s: configure replace, rolled back in %ds unless confirmed",
+                     self.hostname, seconds)
+            self._checkpoint()
+            target = f"{napalm._dest_file_system}{napalm.candidate_cfg}"
+            out = self._command(f"configure replace {target} commit-timeout {seconds}",
+                                timeout=max(self.timeout, 120), check=False)
+            if "completed successfully" not in out.lower() or self._errors(out):
+                detail = self._command("show config-replace log exec", check=False)
+                raise self._refused(f"{out}\n{detail}", "configure replace")
+            self._pending = True
+        else:
+            log.info("%s: rollback running-config to the candidate, then save",
+                     self.hostname)
+            try:
+                napalm.commit_config()
+            except ReplaceConfigException as exc:
+                raise self._refused(str(exc), "replace") from None
+            except CommandErrorException as exc:
+                raise self._error(NxosError, f"saving failed: {exc}") from None
+        self._loaded = False
+        self._drop_candidate()
+
+    def _save(self) -> None:
+        from napalm.base.exceptions import CommandErrorException
+
+        try:
+            self._require()._copy_run_start()
+        except CommandErrorException as exc:
+            raise self._error(NxosError, f"saving failed: {exc}") from None
+
+    def _device_pending(self) -> bool | None:
+        """What `show config-replace status` says of a pending commit; None if nothing."""
+        try:
+            text = self._command("show config-replace status").lower()
+        except NxosError:
+            return None
+        if "commit pending" in text:
+            return True
+        if "rolled back" in text or "committed" in text:
+            return False
+        return None
+
+    def has_pending_commit(self) -> bool:
+        if not self._pending:
+            return False
+        if self._device_pending() is False:
+            self._pending, self._expired = False, True
+        return self._pending
+
+    def confirm_commit(self) -> None:
+        if self._expired or (self._pending and self._device_pending() is False):
+            self._pending, self._expired = False, False
+            raise self._error(NxosError, "the commit timeout already expired: the device "
+                              "rolled the change back")
+        if not self._pending:
+            raise self._error(NxosError, "no commit is waiting for confirmation")
+        out = self._command("configure replace commit", check=False)
+        if self._errors(out):
+            raise self._error(NxosError, f"configure replace commit refused: "
+                              f"{' '.join(self._errors(out))}")
+        self._pending = False
+        self._save()
+
+    def rollback(self) -> None:
+        """Back to the checkpoint of the last commit (and saved); also ends a configure
+        replace that waits for its commit (see the module doc)."""
+        from napalm.base.exceptions import CommandErrorException, ReplaceConfigException
+
+        napalm = self._require()
+        try:
+            napalm.rollback()
+        except (ReplaceConfigException, CommandErrorException) as exc:
+            raise self._error(NxosError, f"rollback failed: {exc}") from None
+        self._pending = False
+
+    # ----- getters
+    def get_bgp_neighbors(self) -> dict[str, Any]:
+        """NAPALM's (`show bgp all summary vrf all`)."""
+        try:
+            return self._require().get_bgp_neighbors()
+        except NxosError:
+            raise
+        except Exception as exc:
+            raise self._error(NxosError, f"cannot read the BGP summary: {exc}") from None
+
+    def neighbors(self) -> list[Neighbor]:
+        from napalm.nxos_ssh.nxos_ssh import bgp_time_conversion
+
+        summary = self._command("show bgp ipv4 unicast summary", check=False)
+        if self._errors(summary):
+            return []       # no `feature bgp`: no BGP, no peers
+        local = int(m.group(1)) if (m := re.search(r"local AS number (\d+)", summary)) else 0
+        details = self._details()
+        out = []
+        rows = re.split(r"^Neighbor\s+.*PfxRcd$", summary, flags=re.M)
+        for line in (rows[1] if len(rows) == 2 else "").splitlines():
+            f = line.split()
+            if len(f) < 10 or not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", f[0]):
+                continue
+            state = " ".join(f[9:])
+            up = state.isdigit()
+            try:
+                uptime = float(bgp_time_conversion(f[8])) if up else 0.0
+            except ValueError:
+                uptime = 0.0
+            d = details.get(f[0], {})
+            out.append(Neighbor(
+                address=f[0], local_as=local, remote_as=int(f[2]),
+                state="Established" if up else state, uptime=max(uptime, 0.0),
+                gr_advertised=bool(d.get("gr_adv")), gr_received=bool(d.get("gr_rcv")),
+                prefixes_received=int(state) if up else 0))
+        return out
+
+    def _details(self) -> dict[str, dict[str, bool]]:
+        text = self._command("show bgp ipv4 unicast neighbors", check=False)
+        out: dict[str, dict[str, bool]] = {}
+        cur: dict[str, bool] | None = None
+        for line in text.splitlines():
+            if m := re.match(r"^BGP neighbor is (\S+),", line):
+                cur = out.setdefault(m.group(1), {"gr_adv": False, "gr_rcv": False})
+            elif cur is not None and (m := re.search(r"Graceful Restart capability:\s*(.*)",
+                                                     line, re.IGNORECASE)):
+                how = m.group(1).lower()
+                cur["gr_adv"] = "advertised" in how
+                cur["gr_rcv"] = "received" in how
+        return out
