@@ -1,0 +1,14 @@
+"""NAPALM driver `fabric_ios`: this project's Cisco IOS / IOS-XE driver under NAPALM's
+name lookup, so `napalm.get_network_driver("fabric_ios")` and NAPALM-based tooling
+(napalm-ansible, Nornir) can use it by name."""
+
+# NAPALM takes the first NetworkDriver subclass among the module's names (sorted):
+# only the driver below may be one.
+from fabric.drivers.cisco_ios import CiscoIosDriver as _CiscoIos
+
+
+class CiscoIosDriver(_CiscoIos):
+    """The driver of fabric.drivers.cisco_ios, under its NAPALM name."""
+
+
+__all__ = ["CiscoIosDriver"]
