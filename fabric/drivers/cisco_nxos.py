@@ -427,7 +427,7 @@ class CiscoNxosDriver:
                 foreign.append(section[0][1])
             elif kind.startswith("pl:"):
                 names.add(kind[3:])
-        if foreign or any(d > 0 for d, _ in items[:1]):
+        if foreign:
             raise self._error(NxosCandidateError,
                               "the candidate has lines outside what this tool owns "
                               "(feature bgp, router bgp, ip prefix-list): "
