@@ -178,6 +178,16 @@ def test_plan_on_a_device_with_only_unrelated_config(sim: NxosSimulator,
     assert owned(sent) == owned(golden())
 
 
+def test_napalms_own_diff_of_the_replace_file_agrees(drv: CiscoNxosDriver) -> None:
+    """NAPALM's compare (checkpoint + `show diff rollback-patch`) on the file we sent:
+    only owned lines are added, nothing else changes."""
+    drv.load_replace_candidate(config=golden())
+    native = drv._napalm.compare_config()
+    assert "router bgp 64604" in native and "feature bgp" in native
+    assert not any(ln.lstrip().startswith("no ") for ln in native.splitlines())
+    assert "hostname" not in native and "interface" not in native
+
+
 def test_candidate_outside_the_owned_sections_is_refused(sim: NxosSimulator,
                                                          drv: CiscoNxosDriver) -> None:
     with pytest.raises(NxosCandidateError, match="'hostname evil'"):
@@ -212,6 +222,10 @@ def test_commit_with_commit_timeout_then_confirm(sim: NxosSimulator,
     drv.load_replace_candidate(config=golden())
     drv.commit_config(revert_in=120)
     assert sim.device.pending and drv.has_pending_commit()
+    drv.load_replace_candidate(config=golden())
+    with pytest.raises(NxosError, match="still waits"):      # one commit at a time
+        drv.commit_config(revert_in=120)
+    drv.discard_config()
     assert sim.device.cr["timeout"] == 120 and sim.device.saves == 0
     assert "rollback_config.txt" in sim.device.files          # the checkpoint
     drv.confirm_commit()
@@ -386,6 +400,9 @@ def test_no_secret_in_logs_errors_or_temp_files(sim: NxosSimulator, known_hosts:
         assert list(tmp.iterdir()) == []
         d.compare_config()
         d.commit_config(revert_in=60)
+        with pytest.raises(NxosError, match="no candidate loaded") as again:
+            d.commit_config(revert_in=60)
+        errors.append(again.value)
         d.confirm_commit()
         d.get_config(retrieve="all")
     finally:
@@ -416,6 +433,15 @@ def test_napalm_name_lookup_end_to_end(sim: NxosSimulator, known_hosts: Path) ->
 
 
 # --------------------------------------------------------------------------- simulator
+
+
+@pytest.mark.parametrize("name", ["dyn-nxos-tor.cfg", "core-nxos.cfg", "rr-nxos-rr1.cfg"])
+def test_simulator_takes_every_golden_nxos_config(name: str) -> None:
+    text = (GOLDEN.parent / name).read_text().replace("__secret_core_key__", BGP_KEY)
+    dev = NxosDevice("sw")
+    dev.load(BASE)
+    dev.load(text)
+    assert owned(dev.running()) == owned(text)
 
 
 def test_simulator_grammar_and_bootflash() -> None:

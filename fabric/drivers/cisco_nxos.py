@@ -235,6 +235,7 @@ class NxosHierDriver(ShortUndoMixin, HConfigDriverCiscoNXOS):
             at(MatchRule(startswith="ip prefix-list "), weight=300),
             at(MatchRule(startswith="no ip prefix-list "), weight=700),
             at(MatchRule(startswith="no feature "), weight=800),
+            at(MatchRule(startswith="no router bgp "), weight=400),
             at(bgp, any_, weight=200),
             at(bgp, MatchRule(startswith="bmp-server "), weight=300),
             at(bgp, MatchRule(startswith="address-family "), weight=350),
@@ -556,6 +557,9 @@ class CiscoNxosDriver:
         napalm = self._require()
         if not self._loaded:
             raise self._error(NxosError, "no candidate loaded")
+        if self._pending:
+            raise self._error(NxosError, "the previous commit still waits for "
+                              "confirm_commit() or rollback()")
         self._expired = False
         if revert_in:
             seconds = min(CR_MAX, max(CR_MIN, int(revert_in)))
@@ -563,8 +567,14 @@ class CiscoNxosDriver:
                      self.hostname, seconds)
             self._checkpoint()
             target = f"{napalm._dest_file_system}{napalm.candidate_cfg}"
-            out = self._command(f"configure replace {target} commit-timeout {seconds}",
-                                timeout=max(self.timeout, 120), check=False)
+            # dont-ask: a confirmation question would stall the session [guess: none
+            # is documented for configure replace; NAPALM wraps its rollback the same way]
+            self._command("terminal dont-ask")
+            try:
+                out = self._command(f"configure replace {target} commit-timeout {seconds}",
+                                    timeout=max(self.timeout, 120), check=False)
+            finally:
+                self._command("no terminal dont-ask", check=False)
             if "completed successfully" not in out.lower() or self._errors(out):
                 detail = self._command("show config-replace log exec", check=False)
                 raise self._refused(f"{out}\n{detail}", "configure replace")
@@ -645,6 +655,7 @@ class CiscoNxosDriver:
             raise self._error(NxosError, f"cannot read the BGP summary: {exc}") from None
 
     def neighbors(self) -> list[Neighbor]:
+        from napalm.base.helpers import as_number
         from napalm.nxos_ssh.nxos_ssh import bgp_time_conversion
 
         summary = self._command("show bgp ipv4 unicast summary", check=False)
@@ -666,7 +677,7 @@ class CiscoNxosDriver:
                 uptime = 0.0
             d = details.get(f[0], {})
             out.append(Neighbor(
-                address=f[0], local_as=local, remote_as=int(f[2]),
+                address=f[0], local_as=local, remote_as=as_number(f[2]),
                 state="Established" if up else state, uptime=max(uptime, 0.0),
                 gr_advertised=bool(d.get("gr_adv")), gr_received=bool(d.get("gr_rcv")),
                 prefixes_received=int(state) if up else 0))
