@@ -305,11 +305,46 @@ def test_commit_with_revert_timer_then_confirm(sim: IosSimulator, tmp_path: Path
     assert "ip prefix-list OTHER seq 5 permit 10.0.0.0/8 le 24" in sim.device.running_file()
 
 
-def test_commit_without_timer_saves(sim: IosSimulator, drv: CiscoIosDriver) -> None:
-    drv.load_replace_candidate(config=golden())
-    drv.commit_config()
+def test_commit_without_timer_saves(sim: IosSimulator, known_hosts: Path) -> None:
+    d = make_driver(sim, known_hosts, dest_file_system="flash:")    # NAPALM's option
+    d.open()
+    try:
+        d.load_replace_candidate(config=golden())
+        d.commit_config()
+    finally:
+        d.close()
     assert not sim.device.pending and sim.device.saves == 1
     assert owned_sorted(sim.device.running_file()) == owned_sorted(golden())
+    assert "router bgp 64603" in (sim.device.saved or "")
+
+
+def test_without_scp_server_or_archive_the_driver_says_what_is_missing(tmp_path: Path) -> None:
+    config = BASE.replace("ip scp server enable\n", "")
+    s = make_sim(config=config)
+    try:
+        d = make_driver(s, helpers.write_known_hosts(s, tmp_path))
+        d.open()
+        try:
+            with pytest.raises(IosError, match="ip scp server enable"):
+                d.load_replace_candidate(config=golden())
+            assert "candidate_config.txt" not in s.device.files
+        finally:
+            d.close()
+    finally:
+        s.stop()
+    s = make_sim(config=BASE.replace("archive\n path flash:archive\n maximum 5\n", ""))
+    try:
+        d = make_driver(s, helpers.write_known_hosts(s, tmp_path))
+        d.open()
+        try:
+            d.load_replace_candidate(config=golden())
+            with pytest.raises(IosError, match="archive"):
+                d.commit_config(revert_in=60)
+            assert "router bgp" not in s.device.render()
+        finally:
+            d.close()
+    finally:
+        s.stop()
 
 
 def test_revert_in_is_clamped_to_two_hours(sim: IosSimulator, drv: CiscoIosDriver) -> None:

@@ -281,16 +281,19 @@ class CiscoIosDriver(IOSDriver):
         return self.device
 
     @contextlib.contextmanager
-    def _mapped(self, what: str) -> Iterator[None]:
-        """NAPALM's, netmiko's and the OS's exceptions as this module's, masked."""
+    def _mapped(self, what: str, applies: bool = False) -> Iterator[None]:
+        """NAPALM's, netmiko's and the OS's exceptions as this module's, masked; with
+        `applies`, NAPALM's ReplaceConfigException is the device refusing the change."""
         try:
             yield
         except IosError:
             raise
+        except (nx.ReplaceConfigException, nx.MergeConfigException) as exc:
+            if applies:
+                raise self._refused(what, str(exc)) from None
+            raise self._error(IosError, f"{what}: {exc}") from None
         except nx.CommitConfirmException as exc:
             raise self._error(IosError, f"{what}: {exc}") from None
-        except (nx.ReplaceConfigException, nx.MergeConfigException) as exc:
-            raise self._refused(what, str(exc)) from None
         except nx.CommandErrorException as exc:
             raise self._error(IosError, f"{what}: {exc}") from None
         except (nx.ConnectionClosedException, OSError, EOFError) as exc:
@@ -314,7 +317,7 @@ class CiscoIosDriver(IOSDriver):
                     break
         if not line:
             errs = [r.strip() for r in body.splitlines() if r.strip().startswith("%")]
-            msg = " ".join(errs) or body.strip().splitlines()[-1] if body.strip() else ""
+            msg = (" ".join(errs) or body.strip().splitlines()[-1]) if body.strip() else ""
             return self._error(IosCommitError, f"{what}: the device refused the change: "
                                f"{msg or body.strip()}", device_message=self._secret(body))
         return self._error(IosCommitError, f"{what}: the device refused {line!r}: {msg}; "
@@ -540,7 +543,7 @@ class CiscoIosDriver(IOSDriver):
             minutes = min(120, max(1, math.ceil(revert_in / 60)))
         log.info("%s: configure replace%s", self.hostname,
                  f" (reverted in {minutes} min unless confirmed)" if minutes else "")
-        with self._mapped("commit"):
+        with self._mapped("commit", applies=True):
             super().commit_config(revert_in=minutes * 60 if minutes else None)
         self._drop_candidate()
 
@@ -556,7 +559,7 @@ class CiscoIosDriver(IOSDriver):
 
     def rollback(self) -> None:
         self._require()
-        with self._mapped("rollback"):
+        with self._mapped("rollback", applies=True):
             super().rollback()
 
     def get_bgp_neighbors(self) -> dict[str, Any]:
