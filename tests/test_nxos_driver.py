@@ -23,6 +23,7 @@ from fabric.drivers.cisco_nxos import (
     NxosAuthenticationError,
     NxosCandidateError,
     NxosCommitError,
+    NxosConnectionError,
     NxosError,
     NxosHostKeyError,
     config_items,
@@ -142,6 +143,20 @@ def test_unknown_host_key_is_accepted_with_the_flag(sim: NxosSimulator,
         d.close()
 
 
+def test_nothing_listening_is_a_connection_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]           # closed again when the block ends
+    d = CiscoNxosDriver("127.0.0.1", "admin", LOGIN_PW, timeout=3,
+                        optional_args={"port": port, "accept_unknown_host_keys": True})
+    with pytest.raises(NxosConnectionError, match=f"cannot connect to port {port}"):
+        d.open()
+    with pytest.raises(NxosConnectionError, match="not connected"):
+        d.neighbors()
+
+
 def test_the_scp_connection_checks_the_host_key_too(sim: NxosSimulator, known_hosts: Path,
                                                     drv: CiscoNxosDriver) -> None:
     # The key file no longer trusts the switch when the SCP connection is opened.
@@ -219,6 +234,8 @@ def test_replace_file_keeps_other_lines_and_orders_the_feature() -> None:
 def test_commit_with_commit_timeout_then_confirm(sim: NxosSimulator,
                                                 drv: CiscoNxosDriver) -> None:
     before = unrelated(sim)
+    with pytest.raises(NxosError, match="no commit is waiting"):
+        drv.confirm_commit()
     drv.load_replace_candidate(config=golden())
     drv.commit_config(revert_in=120)
     assert sim.device.pending and drv.has_pending_commit()
