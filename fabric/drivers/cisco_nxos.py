@@ -131,7 +131,7 @@ def config_items(text: str) -> Items:
 def _owned_kind(head: str) -> str | None:
     if head == "feature bgp":
         return "feature"
-    if re.match(r"^router bgp \d+$", head):
+    if re.match(r"^router bgp \d+(?:\.\d+)?$", head):
         return "bgp"
     if m := re.match(r"^ip prefix-list (\S+) ", head):
         return f"pl:{m.group(1)}"
