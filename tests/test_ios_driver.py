@@ -613,3 +613,16 @@ def test_plan_and_apply_through_the_cli(tmp_path: Path, monkeypatch: pytest.Monk
             assert secret not in out and secret not in logs
     finally:
         fabric.close()
+
+
+def test_a_key_the_driver_cannot_decode_compares_on_presence() -> None:
+    drv = CiscoIosDriver("h", "u", "p")
+    running = config_items("router bgp 65001\n neighbor 10.0.0.2 remote-as 65002\n"
+                           " neighbor 10.0.0.2 password 7 XX-not-type-7\n")
+    same = config_items("router bgp 65001\n neighbor 10.0.0.2 remote-as 65002\n"
+                        " neighbor 10.0.0.2 password Any-Key\n")
+    assert not list(drv._remediation(running, same, set()).all_children())
+    gone = config_items("router bgp 65001\n neighbor 10.0.0.2 remote-as 65002\n")
+    rem = drv._remediation(running, gone, set())
+    assert [c.cisco_style_text() for c in rem.all_children_sorted()] == \
+        ["router bgp 65001", " no neighbor 10.0.0.2 password"]

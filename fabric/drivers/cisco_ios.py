@@ -484,21 +484,35 @@ class CiscoIosDriver(IOSDriver):
                 out += section
         return out
 
-    def _tree(self, items: Items) -> HConfig:
+    @staticmethod
+    def _opaque(items: Items) -> set[str]:
+        """The neighbors whose key the device shows in a form the driver cannot decode."""
+        return {m.group(1) for _, line in items
+                if (m := _NB_PW.match(line)) and m.group(2) == "7"
+                and untype7(m.group(3)) is None}
+
+    def _tree(self, items: Items, opaque: set[str] = frozenset()) -> HConfig:
         """hier_config tree; a peer key shown as `password 7 C` (or `password 0 K`) is
-        compared decoded (`password K`); one that does not decode as `(configured)`."""
+        compared decoded (`password K`); the key of a neighbor in `opaque` (one the
+        device shows undecodable) as `password (configured)`: presence only."""
         lines = []
         for depth, line in items:
             text = line
-            if (m := _NB_PW.match(line)) and m.group(2):
-                plain = untype7(m.group(3)) if m.group(2) == "7" else m.group(3)
-                text = f"{m.group(1)} password {plain if plain is not None else '(configured)'}"
+            if m := _NB_PW.match(line):
+                plain = m.group(3)
+                if m.group(2) == "7":
+                    plain = untype7(plain) or ""
+                if m.group(1) in opaque or not plain:
+                    plain = "(configured)"
+                text = f"{m.group(1)} password {plain}"
             lines.append(" " * depth + text)
         return get_hconfig(self._hdriver, "\n".join(lines))
 
     def _remediation(self, running: Items, target: Items, names: set[str]) -> HConfig:
-        have = self._tree(self._owned(running, names))
-        rem = have.config_to_get_to(self._tree(target))
+        owned = self._owned(running, names)
+        opaque = self._opaque(owned)
+        have = self._tree(owned, opaque)
+        rem = have.config_to_get_to(self._tree(target, opaque))
         self._cascade(rem)
         return rem.set_order_weight()
 

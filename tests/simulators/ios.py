@@ -30,7 +30,7 @@ check first.
   `no ip prefix-list N`) removes every line it starts [doc]. `no neighbor X` and
   `no neighbor X remote-as N` delete the neighbor with all its settings, in the
   address families too [doc]; `no neighbor G peer-group` deletes the group, its
-  members' settings and the listen ranges using it [2nd]. `no bgp default
+  members' settings and the listen ranges using it [guess]. `no bgp default
   ipv4-unicast` is itself a config line, shown as such [doc].
 * Peer keys: `neighbor X password [0|7] KEY`; stored in clear unless `service
   password-encryption` is on, then shown `password 7 <cipher>` [doc]; the cipher is
