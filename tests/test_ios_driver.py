@@ -626,3 +626,15 @@ def test_a_key_the_driver_cannot_decode_compares_on_presence() -> None:
     rem = drv._remediation(running, gone, set())
     assert [c.cisco_style_text() for c in rem.all_children_sorted()] == \
         ["router bgp 65001", " no neighbor 10.0.0.2 password"]
+
+
+def test_rollback_reports_what_the_device_refused(applied: IosSimulator,
+                                                  drv: CiscoIosDriver) -> None:
+    drv.load_replace_candidate(config=golden().replace("description core core-ios",
+                                                       "description core moved"))
+    drv.commit_config()
+    saved = applied.device.files["rollback_config.txt"].decode()
+    applied.device.write_file("rollback_config.txt", saved.replace(
+        " timers bgp 10 30", " timers bgp 10 30\n timers bgp 10 2").encode())
+    with pytest.raises(IosCommitError, match="rollback: the device refused 'timers bgp 10 2'"):
+        drv.rollback()

@@ -318,8 +318,8 @@ class CiscoIosDriver(IOSDriver):
         if not line:
             errs = [r.strip() for r in body.splitlines() if r.strip().startswith("%")]
             msg = (" ".join(errs) or body.strip().splitlines()[-1]) if body.strip() else ""
-            return self._error(IosCommitError, f"{what}: the device refused the change: "
-                               f"{msg or body.strip()}", device_message=self._secret(body))
+            return self._error(IosCommitError, f"{what} failed: {msg or body.strip()}",
+                               device_message=self._secret(body))
         return self._error(IosCommitError, f"{what}: the device refused {line!r}: {msg}; "
                            "it kept its original configuration"
                            if "restored" in body else
@@ -572,9 +572,27 @@ class CiscoIosDriver(IOSDriver):
             return super().has_pending_commit()
 
     def rollback(self) -> None:
+        """NAPALM's rollback, with the device's answer to its `configure replace` /
+        `configure revert now` checked (NAPALM does not look at it)."""
         self._require()
-        with self._mapped("rollback", applies=True):
-            super().rollback()
+        answers: list[str] = []
+        handler = self._commit_handler
+
+        def checked(cmd: str) -> str:
+            out = handler(cmd)
+            answers.append(str(out))
+            return out
+        self._commit_handler = checked          # type: ignore[method-assign]
+        try:
+            with self._mapped("rollback", applies=True):
+                super().rollback()
+        finally:
+            del self._commit_handler
+        for out in answers:
+            low = out.lower()
+            if "error" in low or "failed" in low or "invalid input" in low or \
+                    "not a valid config file" in low:
+                raise self._refused("rollback", out)
 
     def get_bgp_neighbors(self) -> dict[str, Any]:
         self._require()
