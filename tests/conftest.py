@@ -92,6 +92,18 @@ SWITCH_KINDS = {k.platform: k for k in (
         "peer NODES listen-net 10.64.0.0 24",
         r"^\+ +ip ip-prefix RACK-EXPORT index \d+ permit 10\.61\.0\.20 32$"),
     SwitchKind(
+        # NAPALM's ios driver sets `file prompt quiet` for its file operations and
+        # removes it when it closes: not the tool's, not the test's concern.
+        "cisco_ios", "simulators.ios:IosSimulator", {"minute": 30.0},
+        "hostname {name}\nusername netops privilege 15 secret hunter2\n"
+        "archive\n path flash:archive\ninterface GigabitEthernet1/0/1\n description uplink\n"
+        " no switchport\n ip address 10.0.0.1 255.255.255.254\nip scp server enable\n"
+        "ip prefix-list OTHER seq 5 permit 10.0.0.0/8\n",
+        lambda ln: ln.startswith(("router bgp ", "file prompt"))
+        or _not_other(ln, "ip prefix-list "),
+        "bgp listen range 10.64.0.0/24 peer-group NODES",
+        r"^\+ +ip prefix-list RACK-EXPORT seq \d+ permit 10\.61\.0\.20/32$"),
+    SwitchKind(
         "cisco_nxos", "simulators.nxos:NxosSimulator", {"second": 0.05},
         "hostname {name}\nfeature lldp\nusername admin password 0 hunter2 role network-admin\n"
         "ip prefix-list OTHER seq 5 permit 10.0.0.0/8\ninterface Ethernet1/1\n"

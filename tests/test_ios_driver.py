@@ -5,7 +5,6 @@ the device's timer, rollback, getters, secrets, NAPALM's name lookup."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -17,13 +16,10 @@ import driver_helpers as helpers
 import napalm
 import paramiko
 import pytest
-from conftest import CORE_KEY, SwitchKind, switch_fabric_for
-from conftest import LOGIN_PW as CONFTEST_LOGIN_PW
 from driver_helpers import wait_for
 from napalm.ios.ios import IOSDriver
 from simulators.ios import INCOMPLETE, INVALID, IosDevice, IosSimulator, type7, untype7
 
-from fabric.cli import main
 from fabric.drivers.cisco_ios import (
     CiscoIosDriver,
     IosAuthenticationError,
@@ -565,54 +561,6 @@ def test_napalm_finds_the_driver_by_name(sim: IosSimulator, known_hosts: Path) -
         peers = dev.get_bgp_neighbors()["global"]["peers"]
         assert set(peers) == {"100.126.0.6", "100.126.0.8"}
         assert all(p["is_up"] for p in peers.values())
-
-
-# --------------------------------------------------------------------------- the CLI
-
-
-IOS_KIND = SwitchKind(
-    "cisco_ios", "simulators.ios:IosSimulator", {"minute": SLOW_MINUTE},
-    "hostname {name}\nusername netops privilege 15 secret hunter2\narchive\n path flash:archive\n"
-    "interface GigabitEthernet1/0/1\n description uplink\n no switchport\n"
-    " ip address 10.0.0.1 255.255.255.254\nip scp server enable\n"
-    "ip prefix-list OTHER seq 5 permit 10.0.0.0/8\n",
-    lambda ln: is_owned(ln) or ln.startswith("file prompt"),
-    "bgp listen range 10.64.0.0/24 peer-group NODES",
-    r"^\+ +ip prefix-list RACK-EXPORT seq \d+ permit 10\.61\.0\.20/32$")
-
-
-def test_plan_and_apply_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                        capsys: pytest.CaptureFixture[str],
-                                        caplog: pytest.LogCaptureFixture) -> None:
-    """`fabric plan` / `fabric apply --target devices` on a generated all-IOS fabric:
-    the rollout's own use of the driver (baseline, commit with a timer, sessions,
-    confirm), then a re-plan with nothing to do."""
-    caplog.set_level(logging.INFO)
-    fabric = switch_fabric_for(IOS_KIND, tmp_path, monkeypatch)
-    model, sims, args = next(fabric)
-    try:
-        before = {n: IOS_KIND.unrelated(s) for n, s in sims.items()}
-        capsys.readouterr()
-        assert main(["plan", str(model), "--target", "devices", *args, "--json"]) == 3
-        plan = json.loads(capsys.readouterr().out)
-        assert {d["device"] for d in plan["devices"] if d["diff"]} == set(sims)
-        tor = next(d for d in plan["devices"] if d["device"] == "r01-tor")
-        assert IOS_KIND.nodes_line in tor["diff"]
-        assert main(["apply", str(model), "--target", "devices", "--confirm-timer", "600",
-                     "--verify-wait", "10", *args, "--json"]) == 0
-        cap = capsys.readouterr()
-        report = json.loads(cap.out)
-        assert {o["status"] for o in report["devices"]} == {"applied"}, report
-        for name, s in sims.items():
-            assert IOS_KIND.unrelated(s) == before[name]
-            assert not s.device.pending and s.device.saves == 1
-        assert main(["plan", str(model), "--target", "devices", *args, "--json"]) == 0
-        out = cap.out + cap.err + capsys.readouterr().out
-        logs = "\n".join(r.getMessage() for r in caplog.records)
-        for secret in (CONFTEST_LOGIN_PW, CORE_KEY):
-            assert secret not in out and secret not in logs
-    finally:
-        fabric.close()
 
 
 def test_a_key_the_driver_cannot_decode_compares_on_presence() -> None:
