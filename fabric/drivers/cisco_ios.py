@@ -47,13 +47,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from hier_config import HConfig, get_hconfig
 from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
@@ -64,10 +61,10 @@ from napalm.ios.ios import IOSDriver
 
 from ..errors import OperationalError
 from ..observed import Neighbor
-from .netmiko_cli import CommitErrorMixin, ShortUndoMixin, _Redactor, redact, sections
+from .netmiko_cli import ShortUndoMixin
+from .session import CommitErrorMixin, Items, SwitchSession, private_copy
 
 log = logging.getLogger(__name__)
-Items = list[tuple[int, str]]
 
 # ---------------------------------------------------------------------- errors
 
@@ -105,8 +102,6 @@ _NB_PW = re.compile(r"^(neighbor \S+) password(?: ([07]))? (.+)$")
 _XLAT = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
 _SKIP = ("exit-address-family", "exit-bmp-server-mode", "exit-peer-policy",
          "exit-peer-session", "end")
-_FILTERED_LOGGERS = ("netmiko", "paramiko", "paramiko.transport", "scp", "napalm",
-                     "napalm.base.helpers", "napalm.ios.ios", __name__)
 
 
 def untype7(cipher: str) -> str | None:
@@ -222,58 +217,36 @@ class IosHierDriver(ShortUndoMixin, HConfigDriverCiscoIOS):
 # ---------------------------------------------------------------------- the driver
 
 
-class CiscoIosDriver(IOSDriver):
+class CiscoIosDriver(SwitchSession, IOSDriver):
     """NAPALM's IOS driver with this tool's ownership, remediation, secrets handling,
     host-key policy and errors (see the module doc)."""
 
+    name = "CiscoIosDriver"
+    log = log
+    Error = IosError
+    ConnError = IosConnectionError
+    AuthError = IosAuthenticationError
+    HostKeyError = IosHostKeyError
+    CandidateError = IosCandidateError
+    SECRET = SECRET
+    config_items = staticmethod(config_items)
+    owned_kind = staticmethod(owned_kind)
+    owned_text = "router bgp, ip prefix-list"
     PEERS = "show bgp ipv4 unicast summary"
     PEERS_VERBOSE = "show bgp ipv4 unicast neighbors"
     ROW = re.compile(r"^(?P<dyn>\*)?(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\s+\d+\s+(?P<as>[\d.]+)"
                      r"(?:\s+\S+){5}\s+(?P<updown>never|\d\S*)\s+(?P<state>\S.*?)\s*$")
     LOCAL = re.compile(r"router identifier (\S+), local AS number ([\d.]+)")
-    Error: ClassVar[type[IosError]] = IosError
 
     def __init__(self, hostname: str, username: str, password: str, timeout: int = 60,
                  optional_args: dict[str, Any] | None = None):
-        args = dict(optional_args or {})
-        self.port = int(args.pop("port", 22))
-        self.known_hosts = args.pop("known_hosts", None)
-        self.accept_unknown_host_keys = bool(args.pop("accept_unknown_host_keys", False))
-        known = str(Path(self.known_hosts).expanduser()) if self.known_hosts else ""
-        args.update({
-            "port": self.port, "use_keys": False, "allow_agent": False,
-            # Unknown host keys are refused (RejectPolicy) unless the flag is set;
-            # known keys come from `known_hosts` (or the user's ~/.ssh/known_hosts).
-            "ssh_strict": not self.accept_unknown_host_keys,
-            "system_host_keys": not self.known_hosts,
-            "alt_host_keys": bool(self.known_hosts), "alt_key_file": known,
-            "conn_timeout": timeout, "auth_timeout": timeout, "banner_timeout": timeout,
-        })
-        super().__init__(hostname, username, password, timeout=timeout, optional_args=args)
+        args = self._session_init(hostname, username, password, timeout, optional_args)
+        IOSDriver.__init__(self, hostname, username, password, timeout=timeout,
+                           optional_args={**args, **self.ssh_options()})
         self._hdriver = IosHierDriver()
         self._candidate: Items | None = None
         self._candidate_text = ""
         self._names: set[str] = set()
-        self._redactor = _Redactor(SECRET)
-        self._redactor.secrets.add(password)
-
-    # ----- plumbing
-    def __repr__(self) -> str:
-        return f"CiscoIosDriver({self.hostname!r}, port={self.port})"
-
-    def _secret(self, text: str) -> str:
-        return redact(text, SECRET, self._redactor.secrets)
-
-    def _error(self, cls: type[IosError], message: str, **kw: Any) -> Any:
-        return cls(self._secret(f"{self.hostname}: {message}"), **kw)
-
-    def _attach_filter(self) -> None:
-        for name in _FILTERED_LOGGERS:
-            logging.getLogger(name).addFilter(self._redactor)
-
-    def _detach_filter(self) -> None:
-        for name in _FILTERED_LOGGERS:
-            logging.getLogger(name).removeFilter(self._redactor)
 
     def _require(self) -> Any:
         if self.device is None:
@@ -328,38 +301,17 @@ class CiscoIosDriver(IOSDriver):
 
     # ----- session
     def open(self) -> None:
+        """netmiko's session opened here rather than by NAPALM, which turns every
+        failure into a bare "Cannot connect"."""
         from netmiko import ConnectHandler
-        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
         device_type = "cisco_ios_telnet" if self.transport == "telnet" else "cisco_ios"
-        self._attach_filter()
-        try:
+        with self._login():
             conn = ConnectHandler(device_type=device_type, host=self.hostname,
                                   username=self.username, password=self.password,
                                   timeout=self.timeout, **self.netmiko_optional_args)
             if not self.force_no_enable:
                 conn.enable()
-        except NetmikoAuthenticationException:
-            self._detach_filter()
-            raise self._error(IosAuthenticationError,
-                              f"authentication failed for user {self.username!r}") from None
-        except NetmikoTimeoutException as exc:
-            self._detach_filter()
-            text = str(exc)
-            if "known_hosts" in text or "Host key" in text or "host key" in text:
-                where = self.known_hosts or "~/.ssh/known_hosts"
-                raise self._error(
-                    IosHostKeyError,
-                    f"host key of {self.hostname}:{self.port} is not trusted (not in {where},"
-                    " or different); add it there or set accept_unknown_host_keys") from None
-            first = text.strip().splitlines()[0] if text.strip() else "timeout"
-            raise self._error(IosConnectionError,
-                              f"cannot connect to port {self.port}: {first}") from None
-        except Exception as exc:
-            self._detach_filter()
-            raise self._error(IosConnectionError,
-                              f"cannot connect to port {self.port}: {type(exc).__name__}"
-                              ) from None
         self.device = self._netmiko_device = conn
 
     def close(self) -> None:
@@ -396,30 +348,12 @@ class CiscoIosDriver(IOSDriver):
         self._drop_candidate()
 
     def _read_candidate(self, text: str) -> tuple[Items, set[str]]:
-        items = config_items(text)
+        items, names = super()._read_candidate(text)
         for _, line in items:
-            if m := _NB_PW.match(line):
+            if m := _NB_PW.match(line):         # a key with spaces in it, whole
                 self._redactor.secrets.add(m.group(3))
-            for m in SECRET.finditer(line):
-                self._redactor.secrets.add(m.group(2))
-        names: set[str] = set()
-        foreign = []
-        for section in sections(items):
-            kind = owned_kind(section[0][1])
-            if kind is None or section[0][0] != 0:
-                foreign.append(section[0][1])
-            elif kind.startswith("pl:"):
-                names.add(kind[3:])
-        if foreign:
-            raise self._error(IosCandidateError,
-                              "the candidate has lines outside what this tool owns (router "
-                              "bgp, ip prefix-list): " + "; ".join(repr(f) for f in foreign[:5]))
-        if sum(1 for s in sections(items) if owned_kind(s[0][1]) == "bgp") > 1:
+        if sum(1 for _, line in items if owned_kind(line) == "bgp") > 1:
             raise self._error(IosCandidateError, "the candidate has more than one router bgp")
-        try:
-            self._tree(items)
-        except Exception as exc:
-            raise self._error(IosCandidateError, f"the candidate cannot be read: {exc}") from None
         return items, names
 
     def replace_text(self, running: str, candidate: str, names: set[str]) -> str:
@@ -456,18 +390,11 @@ class CiscoIosDriver(IOSDriver):
         text = Path(filename).read_text() if filename else (config or "")
         items, names = self._read_candidate(text)
         full = self.replace_text(self._running(), text, names)
-        folder = tempfile.mkdtemp(prefix="bgp-fabric-ios-")       # 0700
-        try:
-            path = os.path.join(folder, self.candidate_cfg)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(full)
-            log.info("%s: sending the replace file (%d lines) to %s", self.hostname,
-                     full.count("\n"), self.dest_file_system)
-            with self._mapped("loading the candidate"):
-                super().load_replace_candidate(filename=path)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        log.info("%s: sending the replace file (%d lines) to %s", self.hostname,
+                 full.count("\n"), self.dest_file_system)
+        with private_copy(full, self.candidate_cfg) as path, \
+                self._mapped("loading the candidate"):
+            super().load_replace_candidate(filename=str(path))
         self._candidate, self._candidate_text, self._names = items, text, names
 
     def load_merge_candidate(self, filename: str | None = None,
@@ -476,14 +403,6 @@ class CiscoIosDriver(IOSDriver):
                           "candidate of the owned sections")
 
     # ----- remediation
-    def _owned(self, items: Items, names: set[str]) -> Items:
-        out: Items = []
-        for section in sections(items):
-            kind = owned_kind(section[0][1])
-            if kind == "bgp" or (kind and kind[3:] in names):
-                out += section
-        return out
-
     @staticmethod
     def _opaque(items: Items) -> set[str]:
         """The neighbors whose key the device shows in a form the driver cannot decode."""

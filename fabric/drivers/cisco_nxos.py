@@ -56,10 +56,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Self
 
@@ -70,10 +67,10 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 
 from ..errors import OperationalError
 from ..observed import Neighbor
-from .netmiko_cli import PW_MARK, CommitErrorMixin, ShortUndoMixin, _Redactor, redact, sections
+from .netmiko_cli import ShortUndoMixin
+from .session import PW_MARK, CommitErrorMixin, Items, SwitchSession, private_copy, redact, sections
 
 log = logging.getLogger(__name__)
-Items = list[tuple[int, str]]
 
 # ---------------------------------------------------------------------- errors
 
@@ -107,9 +104,6 @@ class NxosCommitError(CommitErrorMixin, NxosError):
 
 # A key follows `password [type]` (neighbor keys, users) or `key-string`.
 _SECRET = re.compile(r"(\b(?:password|key-string|secret)\s+(?:\d\s+)?)(\S+)", re.IGNORECASE)
-_FILTERED_LOGGERS = ("netmiko", "netmiko.base_connection", "netmiko.channel", "paramiko",
-                     "paramiko.transport", "napalm", "napalm.nxos", "napalm.nxos_ssh",
-                     "napalm.base", "scp")
 _ERROR_LINE = re.compile(r"^\s*%\s")
 _REFUSED = re.compile(r"Syntax error while parsing '(.+)'")
 CR_MIN, CR_MAX = 30, 3600          # the commit-timeout range [doc]
@@ -138,8 +132,8 @@ def _owned_kind(head: str) -> str | None:
     return None
 
 
-def _owned(kind: str | None, names: set[str]) -> bool:
-    return kind in ("feature", "bgp") or bool(kind and kind[3:] in names)
+def _is_owned(kind: str | None, names: set[str]) -> bool:
+    return kind in ("feature", "bgp") or ((kind or "").startswith("pl:") and kind[3:] in names)
 
 
 def _render_items(items: Items) -> list[str]:
@@ -162,7 +156,7 @@ def replace_file(running: str, candidate: Items, names: set[str]) -> str:
         kinds.append(_owned_kind(" ".join(text.split())) if config else "text")
         if config and kinds[-1] is None:
             kinds[-1] = "other"
-    kept = [(b, k) for b, k in zip(blocks, kinds, strict=True) if not _owned(k, names)]
+    kept = [(b, k) for b, k in zip(blocks, kinds, strict=True) if not _is_owned(k, names)]
     feature: Items = []
     rest: Items = []
     for s in sections(candidate):
@@ -259,22 +253,25 @@ class NxosHierDriver(ShortUndoMixin, HConfigDriverCiscoNXOS):
 # ---------------------------------------------------------------------- the driver
 
 
-class CiscoNxosDriver:
+class CiscoNxosDriver(SwitchSession):
     """The NAPALM driver contract for NX-OS, over NAPALM's `nxos_ssh` driver."""
 
     platform = "cisco_nxos"
+    name = "CiscoNxosDriver"
+    log = log
     Error = NxosError
+    ConnError = NxosConnectionError
+    AuthError = NxosAuthenticationError
+    HostKeyError = NxosHostKeyError
+    CandidateError = NxosCandidateError
+    SECRET = _SECRET
+    config_items = staticmethod(config_items)
+    owned_kind = staticmethod(_owned_kind)
+    owned_text = "feature bgp, router bgp, ip prefix-list"
 
     def __init__(self, hostname: str, username: str, password: str, timeout: int = 60,
                  optional_args: dict[str, Any] | None = None):
-        args = optional_args or {}
-        self.hostname = hostname
-        self.username = username
-        self._password = password
-        self.timeout = timeout
-        self.port = int(args.get("port", 22))
-        self.known_hosts = args.get("known_hosts")
-        self.accept_unknown_host_keys = bool(args.get("accept_unknown_host_keys", False))
+        self._session_init(hostname, username, password, timeout, optional_args)
         self._napalm: Any = None
         self._hdriver = NxosHierDriver()
         self._candidate: Items | None = None
@@ -283,44 +280,12 @@ class CiscoNxosDriver:
         self._loaded = False            # a replace file is on the switch
         self._pending = False
         self._expired = False
-        self._redactor = _Redactor(_SECRET)
-        self._redactor.secrets.add(password)
 
     # ----- plumbing
-    def __repr__(self) -> str:
-        return f"CiscoNxosDriver({self.hostname!r}, port={self.port})"
-
-    def _secret(self, text: str) -> str:
-        return redact(text, _SECRET, self._redactor.secrets)
-
-    def _error(self, cls: type[OperationalError], message: str, **kw: Any) -> Any:
-        return cls(self._secret(f"{self.hostname}: {message}"), **kw)
-
-    def _attach_filter(self) -> None:
-        for name in (*_FILTERED_LOGGERS, log.name):
-            logging.getLogger(name).addFilter(self._redactor)
-
-    def _detach_filter(self) -> None:
-        for name in (*_FILTERED_LOGGERS, log.name):
-            logging.getLogger(name).removeFilter(self._redactor)
-
     def _require(self) -> Any:
         if self._napalm is None or self._napalm.device is None:
             raise self._error(NxosConnectionError, "not connected (call open() first)")
         return self._napalm
-
-    def _netmiko_args(self) -> dict[str, Any]:
-        return {
-            "port": self.port, "conn_timeout": self.timeout, "auth_timeout": self.timeout,
-            "banner_timeout": self.timeout, "use_keys": False, "allow_agent": False,
-            # Unknown host keys are refused (RejectPolicy) unless the flag is set; known
-            # keys come from `known_hosts` (or ~/.ssh/known_hosts). netmiko's SCP opens
-            # its second connection with these same parameters.
-            "ssh_strict": not self.accept_unknown_host_keys,
-            "system_host_keys": not self.known_hosts,
-            "alt_host_keys": bool(self.known_hosts),
-            "alt_key_file": str(Path(self.known_hosts).expanduser()) if self.known_hosts else "",
-        }
 
     def _command(self, line: str, timeout: float | None = None, check: bool = True) -> str:
         """Run one exec command; its output. Raises on a `%` error line if `check`."""
@@ -342,41 +307,13 @@ class CiscoNxosDriver:
 
     # ----- NAPALM contract: session
     def open(self) -> None:
-        from napalm.base.exceptions import ConnectionException
         from napalm.nxos_ssh import NXOSSSHDriver
-        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
-        self._napalm = NXOSSSHDriver(self.hostname, self.username, self._password,
-                                     timeout=self.timeout, optional_args=self._netmiko_args())
-        self._attach_filter()
-        try:
-            self._napalm.open()
-        except NetmikoAuthenticationException:
-            self._abort_open()
-            raise self._error(NxosAuthenticationError,
-                              f"authentication failed for user {self.username!r}") from None
-        except (ConnectionException, NetmikoTimeoutException) as exc:
-            self._abort_open()
-            cause = exc.__context__ if isinstance(exc, ConnectionException) else exc
-            text = str(cause or exc)
-            if "known_hosts" in text or "Host key" in text or "host key" in text:
-                where = self.known_hosts or "~/.ssh/known_hosts"
-                raise self._error(
-                    NxosHostKeyError,
-                    f"host key of {self.hostname}:{self.port} is not trusted (not in {where},"
-                    " or different); add it there or set accept_unknown_host_keys") from None
-            first = text.strip().splitlines()[0] if text.strip() else "timeout"
-            raise self._error(NxosConnectionError,
-                              f"cannot connect to port {self.port}: {first}") from None
-        except Exception as exc:
-            self._abort_open()
-            raise self._error(NxosConnectionError,
-                              f"cannot connect to port {self.port}: {type(exc).__name__}"
-                              ) from None
-
-    def _abort_open(self) -> None:
-        self._napalm = None
-        self._detach_filter()
+        napalm = NXOSSSHDriver(self.hostname, self.username, self._password,
+                               timeout=self.timeout, optional_args=self.ssh_options())
+        with self._login():
+            napalm.open()
+        self._napalm = napalm
 
     def close(self) -> None:
         self._drop_candidate()
@@ -417,28 +354,7 @@ class CiscoNxosDriver:
         napalm = self._require()
         self._drop_candidate()
         text = Path(filename).read_text() if filename else (config or "")
-        items = config_items(text)
-        for _, line in items:
-            for m in _SECRET.finditer(line):
-                self._redactor.secrets.add(m.group(2))
-        names: set[str] = set()
-        foreign = []
-        for section in sections(items):
-            kind = _owned_kind(section[0][1])
-            if kind is None:
-                foreign.append(section[0][1])
-            elif kind.startswith("pl:"):
-                names.add(kind[3:])
-        if foreign:
-            raise self._error(NxosCandidateError,
-                              "the candidate has lines outside what this tool owns "
-                              "(feature bgp, router bgp, ip prefix-list): "
-                              + "; ".join(repr(f) for f in foreign[:5]))
-        try:
-            self._tree(items)
-        except Exception as exc:    # a duplicate line, a section hier_config cannot read
-            raise self._error(NxosCandidateError,
-                              f"the candidate cannot be read: {exc}") from None
+        items, names = self._read_candidate(text)
         full = replace_file(self._running(), items, names)
         self._transfer(napalm, full)
         self._candidate, self._candidate_text, self._names = items, text, names
@@ -449,13 +365,9 @@ class CiscoNxosDriver:
         mechanism, and delete it whatever happens."""
         from napalm.base.exceptions import ReplaceConfigException
 
-        folder = tempfile.mkdtemp(prefix="bgp-fabric-nxos-")       # 0700
-        path = os.path.join(folder, "candidate_config.txt")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
-            napalm.load_replace_candidate(filename=path)
+            with private_copy(text, "candidate_config.txt") as path:
+                napalm.load_replace_candidate(filename=str(path))
         except ReplaceConfigException as exc:
             raise self._error(NxosCandidateError,
                               f"the replace file could not be put on bootflash: {exc}"
@@ -464,8 +376,6 @@ class CiscoNxosDriver:
             raise self._error(NxosCandidateError,
                               f"the replace file could not be put on bootflash: "
                               f"{type(exc).__name__}: {exc}") from None
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
 
     def load_merge_candidate(self, filename: str | None = None,
                              config: str | None = None) -> None:
@@ -484,13 +394,6 @@ class CiscoNxosDriver:
         self._drop_candidate()
 
     # ----- remediation
-    def _owned_items(self, items: Items, names: set[str]) -> Items:
-        out: Items = []
-        for section in sections(items):
-            if _owned(_owned_kind(section[0][1]), names):
-                out += section
-        return out
-
     def _tree(self, items: Items, originals: dict[tuple[str, ...], str] | None = None
               ) -> HConfig:
         """hier_config tree; neighbor/template keys become `password (configured)` (the
@@ -511,7 +414,7 @@ class CiscoNxosDriver:
 
     def _remediation(self, running: Items, target: Items, names: set[str]) -> HConfig:
         originals: dict[tuple[str, ...], str] = {}
-        have = self._tree(self._owned_items(running, names))
+        have = self._tree(self._owned(running, names))
         want = self._tree(target, originals)
         rem = have.config_to_get_to(want)
         for child in rem.all_children():

@@ -54,8 +54,9 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 from hier_config.platforms.hp_comware5.driver import HConfigDriverHPComware5
 
 from ..errors import OperationalError
-from .netmiko_cli import PW_MARK as PW_MARK
-from .netmiko_cli import CommitErrorMixin, NetmikoCliDriver, ShortUndoMixin, hier_rules
+from .netmiko_cli import NetmikoCliDriver, ShortUndoMixin, hier_rules
+from .session import PW_MARK as PW_MARK
+from .session import CommitErrorMixin
 
 log = logging.getLogger(__name__)
 

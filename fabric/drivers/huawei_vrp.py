@@ -39,8 +39,9 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from ..errors import OperationalError
-from .netmiko_cli import PW_MARK as PW_MARK
-from .netmiko_cli import CommitErrorMixin, NetmikoCliDriver, ShortUndoMixin, hier_rules
+from .netmiko_cli import NetmikoCliDriver, ShortUndoMixin, hier_rules
+from .session import PW_MARK as PW_MARK
+from .session import CommitErrorMixin
 
 log = logging.getLogger(__name__)
 

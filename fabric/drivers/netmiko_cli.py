@@ -1,29 +1,28 @@
 """What the netmiko-based switch drivers (H3C Comware, Huawei VRP) share.
 
 `NetmikoCliDriver` is the NAPALM driver contract over one netmiko SSH session to a
-CLI switch that configures with `undo`: open/close with host-key checking and
-exception mapping, `get_config`, candidate loading (only the sections this tool
-owns), the remediation hier_config computes between the owned sections of the
-running config and the candidate, pushing it line by line with every answer checked,
-and the BGP getters. A vendor module subclasses it and sets what differs: its
-prompts and error markers, its config text format, which sections it owns, its
-hier_config driver, its errors, how it commits, confirms, saves and rolls back, and
-the layout of its peer tables. The class attributes below list every such knob.
+CLI switch that configures with `undo` (on `session.SwitchSession`: host keys, login
+errors, secrets, the owned candidate): `get_config`, the remediation hier_config
+computes between the owned sections of the running config and the candidate, pushing
+it line by line with every answer checked, and the BGP getters. A vendor module
+subclasses it and sets what differs: its prompts and error markers, its config text
+format, which sections it owns, its hier_config driver, its errors, how it commits,
+confirms, saves and rolls back, and the layout of its peer tables. The class
+attributes below list every such knob.
 
 `ShortUndoMixin` and `hier_rules` are the hier_config side both vendors share: the
 short `undo` forms, the commands that overwrite in place (no undo before them), and
 an order that respects dependencies.
 
 Secrets: the login password and every key of the candidate are masked in the
-driver's exceptions and in the log records of the vendor module, netmiko and paramiko
-while a connection is open.
+driver's exceptions and in the log records of the vendor module and the libraries
+underneath while a connection is open (`session.SwitchSession`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-import logging
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -36,67 +35,9 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 
 from ..errors import OperationalError
 from ..observed import Neighbor
+from .session import PW_MARK, Items, SwitchSession, redact
 
-Items = list[tuple[int, str]]
-PW_MARK = "(configured)"
-
-# ---------------------------------------------------------------------- errors
-
-
-class CommitErrorMixin:
-    """For a vendor's CommitError: the device refused a pushed line (or the commit);
-    `line` and `device_message` (both masked)."""
-
-    def __init__(self, message: str, line: str = "", device_message: str = ""):
-        super().__init__(message)
-        self.line = line
-        self.device_message = device_message
-
-
-# ---------------------------------------------------------------------- secrets
-
-
-def redact(text: str, secret: re.Pattern[str], secrets: Iterable[str] = ()) -> str:
-    """Mask what follows a key word (`secret`'s group 1 is kept) and every known
-    secret."""
-    text = secret.sub(r"\1******", text)
-    for s in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(s, "******")
-    return text
-
-
-class _Redactor(logging.Filter):
-    def __init__(self, secret: re.Pattern[str]) -> None:
-        super().__init__()
-        self.secret = secret
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            msg = record.getMessage()
-        except Exception:
-            return True
-        red = redact(msg, self.secret, self.secrets)
-        if red != msg:
-            record.msg, record.args = red, None
-        return True
-
-
-_FILTERED_LOGGERS = ("netmiko", "netmiko.base_connection", "netmiko.channel", "paramiko",
-                     "paramiko.transport")
-
-# ---------------------------------------------------------------------- config text
-
-
-def sections(items: Items) -> list[Items]:
-    """The items grouped by top-level line (each with the lines under it)."""
-    out: list[Items] = []
-    for depth, line in items:
-        if depth == 0 or not out:
-            out.append([(depth, line)])
-        else:
-            out[-1].append((depth, line))
-    return out
+# ---------------------------------------------------------------------- peer tables
 
 
 def seconds(updown: str) -> int:
@@ -202,31 +143,21 @@ def _drop_negations(node: HConfig | HConfigChild) -> None:
 # ---------------------------------------------------------------------- the driver
 
 
-class NetmikoCliDriver:
-    """The shared driver; a vendor subclass sets the attributes below and the
-    vendor-specific methods (`_errors`, `_leave`, `_apply`, `commit_config`, `_save`,
-    `_device_pending`, `confirm_commit`, `rollback`, `_group_range`)."""
+class NetmikoCliDriver(SwitchSession):
+    """The shared driver; a vendor subclass sets the attributes below (and those of
+    `SwitchSession`) and the vendor-specific methods (`_errors`, `_leave`, `_apply`,
+    `commit_config`, `_save`, `_device_pending`, `confirm_commit`, `rollback`,
+    `_group_range`)."""
 
-    # ----- per vendor: identity, errors, logging
-    name: ClassVar[str]                         # "ComwareDriver", for repr
+    # ----- per vendor: identity, errors
     device_type: ClassVar[str]                  # netmiko's
     hier_driver: ClassVar[Callable[[], Any]]    # the hier_config driver class
-    log: ClassVar[logging.Logger]               # the vendor module's logger
-    Error: ClassVar[type[OperationalError]]
-    ConnError: ClassVar[type[OperationalError]]
-    AuthError: ClassVar[type[OperationalError]]
-    HostKeyError: ClassVar[type[OperationalError]]
-    CandidateError: ClassVar[type[OperationalError]]
     CommitError: ClassVar[type[OperationalError]]
     # ----- per vendor: device text
     PROMPT: ClassVar[str]                       # a prompt at the end of the output
     QUESTION: ClassVar[str]                     # a [Y/N] question at the end
     PROMPT_LINE: ClassVar[re.Pattern[str]]      # a line that is only a prompt
-    SECRET: ClassVar[re.Pattern[str]]           # (key word + space)(the secret)
     error_join: ClassVar[str] = " "             # joins the error lines in a message
-    config_items: ClassVar[Callable[[str], Items]]
-    owned_kind: ClassVar[Callable[[str], str | None]]   # "bgp", "bmp", "pl:NAME" or None
-    owned_text: ClassVar[str]                   # what is owned, for the refusal message
     PEER_ID: ClassVar[str]                      # pattern of X in `peer X ...`
     AF: ClassVar[str]                           # how the address-family view starts
     MEMBER_END: ClassVar[str]                   # what may follow `peer X group G`
@@ -241,14 +172,7 @@ class NetmikoCliDriver:
 
     def __init__(self, hostname: str, username: str, password: str, timeout: int = 60,
                  optional_args: dict[str, Any] | None = None):
-        args = optional_args or {}
-        self.hostname = hostname
-        self.username = username
-        self._password = password
-        self.timeout = timeout
-        self.port = int(args.get("port", 22))
-        self.known_hosts = args.get("known_hosts")
-        self.accept_unknown_host_keys = bool(args.get("accept_unknown_host_keys", False))
+        self._session_init(hostname, username, password, timeout, optional_args)
         self._conn: Any = None
         self._hdriver = self.hier_driver()
         self._candidate: Items | None = None
@@ -259,27 +183,8 @@ class NetmikoCliDriver:
         self._before_names: set[str] = set()
         self._pending = False
         self._expired = False
-        self._redactor = _Redactor(self.SECRET)
-        self._redactor.secrets.add(password)
 
     # ----- plumbing
-    def __repr__(self) -> str:
-        return f"{self.name}({self.hostname!r}, port={self.port})"
-
-    def _secret(self, text: str) -> str:
-        return redact(text, self.SECRET, self._redactor.secrets)
-
-    def _error(self, cls: type[OperationalError], message: str, **kw: Any) -> Any:
-        return cls(self._secret(f"{self.hostname}: {message}"), **kw)
-
-    def _attach_filter(self) -> None:
-        for name in (*_FILTERED_LOGGERS, self.log.name):
-            logging.getLogger(name).addFilter(self._redactor)
-
-    def _detach_filter(self) -> None:
-        for name in (*_FILTERED_LOGGERS, self.log.name):
-            logging.getLogger(name).removeFilter(self._redactor)
-
     def _require(self) -> Any:
         if self._conn is None:
             raise self._error(self.ConnError, "not connected (call open() first)")
@@ -321,44 +226,11 @@ class NetmikoCliDriver:
     # ----- NAPALM contract: session
     def open(self) -> None:
         from netmiko import ConnectHandler
-        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
-        params: dict[str, Any] = {
-            "device_type": self.device_type, "host": self.hostname, "port": self.port,
-            "username": self.username, "password": self._password,
-            "conn_timeout": self.timeout, "auth_timeout": self.timeout,
-            "banner_timeout": self.timeout, "use_keys": False, "allow_agent": False,
-            # Unknown host keys are refused (RejectPolicy) unless the flag is set;
-            # known keys come from `known_hosts` (or the user's ~/.ssh/known_hosts).
-            "ssh_strict": not self.accept_unknown_host_keys,
-            "system_host_keys": not self.known_hosts,
-            "alt_host_keys": bool(self.known_hosts),
-            "alt_key_file": str(Path(self.known_hosts).expanduser()) if self.known_hosts else "",
-        }
-        self._attach_filter()
-        try:
-            self._conn = ConnectHandler(**params)
-        except NetmikoAuthenticationException:
-            self._detach_filter()
-            raise self._error(self.AuthError,
-                              f"authentication failed for user {self.username!r}") from None
-        except NetmikoTimeoutException as exc:
-            self._detach_filter()
-            text = str(exc)
-            if "known_hosts" in text or "Host key" in text or "host key" in text:
-                where = self.known_hosts or "~/.ssh/known_hosts"
-                raise self._error(
-                    self.HostKeyError,
-                    f"host key of {self.hostname}:{self.port} is not trusted (not in {where},"
-                    " or different); add it there or set accept_unknown_host_keys") from None
-            first = text.strip().splitlines()[0] if text.strip() else "timeout"
-            raise self._error(self.ConnError,
-                              f"cannot connect to port {self.port}: {first}") from None
-        except Exception as exc:
-            self._detach_filter()
-            raise self._error(self.ConnError,
-                              f"cannot connect to port {self.port}: {type(exc).__name__}"
-                              ) from None
+        with self._login():
+            self._conn = ConnectHandler(device_type=self.device_type, host=self.hostname,
+                                        username=self.username, password=self._password,
+                                        **self.ssh_options())
 
     def _before_logout(self) -> None:
         """Called by close() while still connected (per vendor; nothing by default)."""
@@ -402,28 +274,7 @@ class NetmikoCliDriver:
     def _load(self, filename: str | None, config: str | None, merge: bool) -> None:
         self._drop_candidate()
         text = Path(filename).read_text() if filename else (config or "")
-        items = self.config_items(text)
-        for _, line in items:
-            for m in self.SECRET.finditer(line):
-                self._redactor.secrets.add(m.group(2))
-        names: set[str] = set()
-        foreign = []
-        for section in sections(items):
-            kind = self.owned_kind(section[0][1])
-            if kind is None:
-                foreign.append(section[0][1])
-            elif kind.startswith("pl:"):
-                names.add(kind[3:])
-        if foreign:
-            raise self._error(self.CandidateError,
-                              "the candidate has lines outside what this tool owns "
-                              f"({self.owned_text}): "
-                              + "; ".join(repr(f) for f in foreign[:5]))
-        try:
-            self._tree(items)
-        except Exception as exc:    # a duplicate line, a section hier_config cannot read
-            raise self._error(self.CandidateError,
-                              f"the candidate cannot be read: {exc}") from None
+        items, names = self._read_candidate(text)
         self._candidate, self._candidate_text = items, text
         self._names, self._merge = names, merge
 
@@ -442,14 +293,6 @@ class NetmikoCliDriver:
         self._drop_candidate()
 
     # ----- remediation
-    def _owned(self, items: Items, names: set[str]) -> Items:
-        out: Items = []
-        for section in sections(items):
-            kind = self.owned_kind(section[0][1])
-            if kind in ("bgp", "bmp") or (kind and kind[3:] in names):
-                out += section
-        return out
-
     def _tree(self, items: Items, originals: dict[tuple[str, ...], str] | None = None
               ) -> HConfig:
         """hier_config tree; peer password lines become `peer X password (configured)`

@@ -1,0 +1,252 @@
+"""What every SSH switch driver shares, whoever speaks the CLI underneath (this
+project's netmiko drivers for Comware and VRP8, NAPALM's drivers for IOS-XE and
+NX-OS): the connection options (port, host-key policy), the login errors, secrets
+masked in errors and in the log records of the libraries underneath, reading a
+candidate of the sections the tool owns, and a private local copy of a file that
+holds keys.
+
+A driver class derives from `SwitchSession`, sets the class attributes below, calls
+`_session_init` from its `__init__`, opens its connection inside `with
+self._login():`, and defines `_tree(items)` (its hier_config tree of a config).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..errors import OperationalError
+
+Items = list[tuple[int, str]]
+PW_MARK = "(configured)"       # a key the device shows only as a cipher: compared on presence
+
+# Logger filters see only the records of their own logger, not of its children: every
+# logger that may print a line sent to or read from a device is named.
+LIBRARY_LOGGERS = ("netmiko", "netmiko.base_connection", "netmiko.channel", "paramiko",
+                   "paramiko.transport", "scp", "napalm", "napalm.base", "napalm.base.helpers",
+                   "napalm.ios", "napalm.ios.ios", "napalm.nxos", "napalm.nxos.nxos",
+                   "napalm.nxos_ssh", "napalm.nxos_ssh.nxos_ssh")
+
+
+class CommitErrorMixin:
+    """For a vendor's CommitError: the device refused a pushed line (or the commit);
+    `line` and `device_message` (both masked)."""
+
+    def __init__(self, message: str, line: str = "", device_message: str = ""):
+        super().__init__(message)
+        self.line = line
+        self.device_message = device_message
+
+
+# ---------------------------------------------------------------------- secrets
+
+
+def redact(text: str, secret: re.Pattern[str], secrets: Iterable[str] = ()) -> str:
+    """Mask what follows a key word (`secret`'s group 1 is kept) and every known
+    secret."""
+    text = secret.sub(r"\1******", text)
+    for s in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(s, "******")
+    return text
+
+
+class Redactor(logging.Filter):
+    """Masks secrets in the records of the loggers it is attached to."""
+
+    def __init__(self, secret: re.Pattern[str]) -> None:
+        super().__init__()
+        self.secret = secret
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:
+            return True
+        red = redact(msg, self.secret, self.secrets)
+        if red != msg:
+            record.msg, record.args = red, None
+        return True
+
+
+@contextlib.contextmanager
+def private_copy(text: str, name: str) -> Iterator[Path]:
+    """`text` in a 0600 file in a fresh 0700 directory, removed on exit whatever
+    happens (a replace file holds the BGP keys)."""
+    folder = tempfile.mkdtemp(prefix="bgp-fabric-")
+    try:
+        path = Path(folder) / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------- config text
+
+
+def sections(items: Items) -> list[Items]:
+    """The items grouped by top-level line (each with the lines under it)."""
+    out: list[Items] = []
+    for depth, line in items:
+        if depth == 0 or not out:
+            out.append([(depth, line)])
+        else:
+            out[-1].append((depth, line))
+    return out
+
+
+# ---------------------------------------------------------------------- the session
+
+
+class SwitchSession:
+    """The vendor-neutral half of a switch driver (see the module doc)."""
+
+    name: ClassVar[str]                         # "ComwareDriver", for repr
+    log: ClassVar[logging.Logger]               # the vendor module's logger
+    Error: ClassVar[type[OperationalError]]
+    ConnError: ClassVar[type[OperationalError]]
+    AuthError: ClassVar[type[OperationalError]]
+    HostKeyError: ClassVar[type[OperationalError]]
+    CandidateError: ClassVar[type[OperationalError]]
+    SECRET: ClassVar[re.Pattern[str]]           # (key word + space)(the secret)
+    config_items: ClassVar[Callable[[str], Items]]
+    owned_kind: ClassVar[Callable[[str], str | None]]   # "pl:NAME", another kind, or None
+    owned_text: ClassVar[str]                   # what is owned, for the refusal message
+
+    hostname: str
+    username: str
+    timeout: int
+
+    def _session_init(self, hostname: str, username: str, password: str, timeout: int,
+                      optional_args: dict[str, Any] | None) -> dict[str, Any]:
+        """Take this tool's options (port, known_hosts, accept_unknown_host_keys);
+        returns the others."""
+        args = dict(optional_args or {})
+        self.hostname, self.username, self.timeout = hostname, username, timeout
+        self._password = password
+        self.port = int(args.pop("port", 22))
+        self.known_hosts = args.pop("known_hosts", None)
+        self.accept_unknown_host_keys = bool(args.pop("accept_unknown_host_keys", False))
+        self._redactor = Redactor(self.SECRET)
+        self._redactor.secrets.add(password)
+        return args
+
+    def ssh_options(self) -> dict[str, Any]:
+        """netmiko's connection options for this driver's port and host-key policy."""
+        known = str(Path(self.known_hosts).expanduser()) if self.known_hosts else ""
+        return {
+            "port": self.port, "conn_timeout": self.timeout, "auth_timeout": self.timeout,
+            "banner_timeout": self.timeout, "use_keys": False, "allow_agent": False,
+            # Unknown host keys are refused (RejectPolicy) unless the flag is set; known
+            # keys come from `known_hosts` (or the user's ~/.ssh/known_hosts). netmiko's
+            # SCP opens its second connection with these same options.
+            "ssh_strict": not self.accept_unknown_host_keys,
+            "system_host_keys": not self.known_hosts,
+            "alt_host_keys": bool(self.known_hosts), "alt_key_file": known,
+        }
+
+    def __repr__(self) -> str:
+        return f"{self.name}({self.hostname!r}, port={self.port})"
+
+    def _secret(self, text: str) -> str:
+        return redact(text, self.SECRET, self._redactor.secrets)
+
+    def _error(self, cls: type[OperationalError], message: str, **kw: Any) -> Any:
+        return cls(self._secret(f"{self.hostname}: {message}"), **kw)
+
+    def _loggers(self) -> tuple[str, ...]:
+        return (*LIBRARY_LOGGERS, self.log.name)
+
+    def _attach_filter(self) -> None:
+        for name in self._loggers():
+            logging.getLogger(name).addFilter(self._redactor)
+
+    def _detach_filter(self) -> None:
+        for name in self._loggers():
+            logging.getLogger(name).removeFilter(self._redactor)
+
+    @contextlib.contextmanager
+    def _login(self) -> Iterator[None]:
+        """Around opening the connection: the redacting filter goes on, and what
+        connecting raises (netmiko's, or NAPALM's wrapping of it) becomes this driver's
+        authentication, host-key or connection error (and the filter comes off)."""
+        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+
+        self._attach_filter()
+        try:
+            yield
+        except Exception as exc:
+            self._detach_filter()
+            if isinstance(exc, OperationalError):
+                raise
+            cause = exc.__context__ if type(exc).__name__ == "ConnectionException" and \
+                exc.__context__ is not None else exc
+            text = str(cause)
+            if isinstance(cause, NetmikoAuthenticationException):
+                raise self._error(self.AuthError, "authentication failed for user "
+                                  f"{self.username!r}") from None
+            if "known_hosts" in text or "host key" in text.lower():
+                where = self.known_hosts or "~/.ssh/known_hosts"
+                raise self._error(
+                    self.HostKeyError,
+                    f"host key of {self.hostname}:{self.port} is not trusted (not in {where},"
+                    " or different); add it there or set accept_unknown_host_keys") from None
+            if isinstance(cause, NetmikoTimeoutException) and text.strip():
+                reason = text.strip().splitlines()[0]
+            else:
+                reason = type(cause).__name__
+            raise self._error(self.ConnError,
+                              f"cannot connect to port {self.port}: {reason}") from None
+
+    # ----- the candidate
+    def _tree(self, items: Items) -> Any:
+        """The hier_config tree of a config (per vendor)."""
+        raise NotImplementedError
+
+    def _read_candidate(self, text: str) -> tuple[Items, set[str]]:
+        """The candidate's items and the prefix-list names it owns; its keys join the
+        masked secrets. Refused: a line outside what this tool owns, or a text
+        hier_config cannot read."""
+        items = self.config_items(text)
+        for _, line in items:
+            for m in self.SECRET.finditer(line):
+                self._redactor.secrets.add(m.group(2))
+        names: set[str] = set()
+        foreign = []
+        for section in sections(items):
+            kind = self.owned_kind(section[0][1]) if section[0][0] == 0 else None
+            if kind is None:
+                foreign.append(section[0][1])
+            elif kind.startswith("pl:"):
+                names.add(kind[3:])
+        if foreign:
+            raise self._error(self.CandidateError,
+                              "the candidate has lines outside what this tool owns "
+                              f"({self.owned_text}): "
+                              + "; ".join(repr(f) for f in foreign[:5]))
+        try:
+            self._tree(items)
+        except Exception as exc:    # a duplicate line, a section hier_config cannot read
+            raise self._error(self.CandidateError,
+                              f"the candidate cannot be read: {exc}") from None
+        return items, names
+
+    def _owned(self, items: Items, names: set[str]) -> Items:
+        """The owned sections of a config: every owned kind but prefix lists, and the
+        prefix lists named in `names`."""
+        out: Items = []
+        for section in sections(items):
+            kind = self.owned_kind(section[0][1])
+            if kind is not None and (not kind.startswith("pl:") or kind[3:] in names):
+                out += section
+        return out
