@@ -58,7 +58,7 @@ import contextlib
 import logging
 import re
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from hier_config import HConfig, get_hconfig
 from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
@@ -322,13 +322,6 @@ class CiscoNxosDriver(SwitchSession):
                 self._napalm.close()
             self._napalm = None
         self._detach_filter()
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ----- config retrieval
     def _running(self) -> str:

@@ -26,7 +26,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from hier_config import HConfig, get_hconfig
 from hier_config.child import HConfigChild
@@ -245,13 +245,6 @@ class NetmikoCliDriver(SwitchSession):
                 self._conn.paramiko_cleanup()       # netmiko's cleanup probes for 2+ s
             self._conn = None
         self._detach_filter()
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ----- config retrieval
     def _running(self) -> str:

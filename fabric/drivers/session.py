@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from ..errors import OperationalError
 
@@ -157,6 +157,19 @@ class SwitchSession:
 
     def __repr__(self) -> str:
         return f"{self.name}({self.hostname!r}, port={self.port})"
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _secret(self, text: str) -> str:
         return redact(text, self.SECRET, self._redactor.secrets)
