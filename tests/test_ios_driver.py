@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import driver_helpers as helpers
-import napalm
 import paramiko
 import pytest
 from driver_helpers import wait_for
@@ -539,28 +538,6 @@ def test_wrong_password_error_does_not_show_it(sim: IosSimulator, known_hosts: P
     with pytest.raises(IosAuthenticationError) as err:
         make_driver(sim, known_hosts, password=LOGIN_PW + "x").open()
     assert LOGIN_PW not in str(err.value)
-
-
-# --------------------------------------------------------------------------- NAPALM
-
-
-def test_napalm_finds_the_driver_by_name(sim: IosSimulator, known_hosts: Path) -> None:
-    cls = napalm.get_network_driver("fabric_ios")
-    assert issubclass(cls, CiscoIosDriver) and issubclass(cls, napalm.base.NetworkDriver)
-    with cls("127.0.0.1", "admin", LOGIN_PW, timeout=10,
-             optional_args={"port": sim.port, "known_hosts": known_hosts}) as dev:
-        assert dev.is_alive() == {"is_alive": True}
-        dev.load_replace_candidate(config=golden())
-        assert "neighbor NODES peer-group" in dev.compare_config()
-        dev.commit_config(revert_in=600)
-        assert dev.has_pending_commit()
-        dev.confirm_commit()
-        assert not dev.has_pending_commit()
-        dev.load_replace_candidate(config=golden())
-        assert dev.compare_config() == ""
-        peers = dev.get_bgp_neighbors()["global"]["peers"]
-        assert set(peers) == {"100.126.0.6", "100.126.0.8"}
-        assert all(p["is_up"] for p in peers.values())
 
 
 def test_a_key_the_driver_cannot_decode_compares_on_presence() -> None:

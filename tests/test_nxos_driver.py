@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import driver_helpers as helpers
-import napalm
 import paramiko
 import pytest
 from driver_helpers import wait_for
@@ -427,26 +426,6 @@ def test_no_secret_in_logs_errors_or_temp_files(sim: NxosSimulator, known_hosts:
     helpers.assert_no_secrets(caplog, errors, [LOGIN_PW, BGP_KEY])
     assert not any(BGP_KEY.encode() in p.read_bytes() for p in tmp_path.rglob("*")
                    if p.is_file())
-
-
-# --------------------------------------------------------------------------- NAPALM
-
-
-def test_napalm_name_lookup_end_to_end(sim: NxosSimulator, known_hosts: Path) -> None:
-    cls = napalm.get_network_driver("fabric_nxos")
-    assert issubclass(cls, CiscoNxosDriver) and issubclass(cls, napalm.base.NetworkDriver)
-    with cls("127.0.0.1", "admin", LOGIN_PW, timeout=10,
-             optional_args={"port": sim.port, "known_hosts": known_hosts}) as d:
-        assert d.is_alive() == {"is_alive": True}
-        d.load_replace_candidate(config=golden())
-        assert "router bgp 64604" in d.compare_config()
-        d.commit_config(revert_in=60)
-        assert d.has_pending_commit()
-        d.confirm_commit()
-        d.load_replace_candidate(config=golden())
-        assert d.compare_config() == ""
-        d.discard_config()
-        assert "candidate_config.txt" not in sim.device.files
 
 
 # --------------------------------------------------------------------------- simulator
