@@ -53,12 +53,14 @@ def golden() -> str:
 
 
 def owned(text: str) -> list[tuple[int, str]]:
-    """The (depth, line)s of the owned sections, order-insensitive, keys masked."""
+    """The (depth, line)s of the owned sections, order-insensitive, keys masked,
+    default-valued lines left out."""
     def mine(line: str) -> bool:
         return line in ("feature bgp",) or line.startswith("router bgp ") or (
             line.startswith("ip prefix-list ") and line.split()[2] != "OTHER")
     items = helpers.owned_sorted(config_items(text), mine)
-    return sorted((d, re.sub(r"^password \d? ?\S+$", "password K", ln)) for d, ln in items)
+    return sorted((d, re.sub(r"^password \d? ?\S+$", "password K", ln)) for d, ln in items
+                  if ln not in CiscoNxosDriver.DEFAULTS)      # the switch does not show those
 
 
 def unrelated(sim: NxosSimulator) -> list[str]:
@@ -466,3 +468,18 @@ def test_simulator_grammar_and_bootflash() -> None:
     assert d.execute("delete bootflash:cp1") == "" and "(yes/no/abort)" in d.prompt()
     d.execute("y")
     assert d.execute("dir bootflash:cp1") == "No such file or directory"
+
+
+def test_graceful_restart_is_on_unless_switched_off(applied: NxosSimulator,
+                                                    drv: CiscoNxosDriver) -> None:
+    """NX-OS runs GR by default and shows only `no graceful-restart`."""
+    dev = applied.device
+    assert not any(ln.endswith("/graceful-restart") for ln in dev.lines())
+    assert all(n.gr_advertised for n in drv.neighbors())
+    d = dev.dialect()
+    for line in ("configure terminal", "router bgp 64604", "no graceful-restart", "end"):
+        assert "%" not in d.execute(line)
+    assert "router bgp 64604/no graceful-restart" in dev.lines()
+    assert not any(n.gr_advertised for n in drv.neighbors())
+    drv.load_replace_candidate(config=golden())        # the plan switches it back on
+    assert "graceful-restart" in [ln.strip() for ln in drv.compare_config().splitlines()]

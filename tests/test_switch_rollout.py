@@ -133,3 +133,33 @@ def _wait(cond, timeout: float = 5) -> bool:
             return True
         time.sleep(0.1)
     return cond()
+
+
+def test_settings_at_the_devices_defaults_are_no_change(switch_fabric, capsys) -> None:
+    """A model whose timers equal the platform's defaults: the switch does not show
+    those lines, and a plan after apply is still empty."""
+    from fabric import pipeline
+    from fabric.drivers import driver_class
+    from fabric.render import device_config
+
+    kind, model, sims, args = switch_fabric
+    keepalive, hold, restart, stale, limit = kind.defaults
+    model.write_text(model.read_text().replace(
+        "    keepalive: 3\n    hold: 9\n"
+        "    graceful_restart: {restart_time: 120, stalepath_time: 360}\n",
+        f"    keepalive: {keepalive}\n    hold: {hold}\n"
+        f"    graceful_restart: {{restart_time: {restart}, stalepath_time: {stale}}}\n")
+        .replace("listen_limit: 250", f"listen_limit: {limit}"))
+    defaults = driver_class(kind.platform).DEFAULTS
+    intent = pipeline.build(model).intent
+    rendered = {ln.strip() for n in sims for ln in
+                device_config(intent.devices[n], intent).splitlines()}
+    assert len(rendered & defaults) >= 3          # the model does render default lines
+
+    code, report, _ = run(capsys, "apply", str(model), "--target", "devices",
+                          "--confirm-timer", "600", "--verify-wait", "10", *args)
+    assert code == 0, report
+    shown = {ln.split("/")[-1] for s in sims.values() for ln in s.device.lines()}
+    assert not shown & defaults                  # ... which the switches do not show
+    code, plan, _ = run(capsys, "plan", str(model), "--target", "devices", *args)
+    assert code == 0 and not any(d["diff"] for d in plan["devices"]), plan

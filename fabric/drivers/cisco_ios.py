@@ -232,6 +232,11 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
     config_items = staticmethod(config_items)
     owned_kind = staticmethod(owned_kind)
     owned_text = "router bgp, ip prefix-list"
+    # Not written into the running config when default (IOS's NVGEN) [2nd: Cisco IOS
+    # BGP configuration guides].
+    DEFAULTS = frozenset({"bgp graceful-restart restart-time 120",
+                          "bgp graceful-restart stalepath-time 360",
+                          "bgp listen limit 100", "timers bgp 60 180"})
     PEERS = "show bgp ipv4 unicast summary"
     PEERS_VERBOSE = "show bgp ipv4 unicast neighbors"
     ROW = re.compile(r"^(?P<dyn>\*)?(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\s+\d+\s+(?P<as>[\d.]+)"
@@ -428,10 +433,10 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         return get_hconfig(self._hdriver, "\n".join(lines))
 
     def _remediation(self, running: Items, target: Items, names: set[str]) -> HConfig:
-        owned = self._owned(running, names)
+        owned = self._without_defaults(self._owned(running, names))
         opaque = self._opaque(owned)
         have = self._tree(owned, opaque)
-        rem = have.config_to_get_to(self._tree(target, opaque))
+        rem = have.config_to_get_to(self._tree(self._without_defaults(target), opaque))
         self._cascade(rem)
         return rem.set_order_weight()
 

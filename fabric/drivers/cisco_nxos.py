@@ -268,6 +268,11 @@ class CiscoNxosDriver(SwitchSession):
     config_items = staticmethod(config_items)
     owned_kind = staticmethod(_owned_kind)
     owned_text = "feature bgp, router bgp, ip prefix-list"
+    # Hidden unless `show running-config all` [2nd: NX-OS BGP configuration guide
+    # defaults]: GR is on by default; `timers 60 180` also under neighbors/templates.
+    DEFAULTS = frozenset({"graceful-restart", "graceful-restart restart-time 120",
+                          "graceful-restart stalepath-time 300", "timers bgp 60 180",
+                          "timers 60 180"})
 
     def __init__(self, hostname: str, username: str, password: str, timeout: int = 60,
                  optional_args: dict[str, Any] | None = None):
@@ -407,8 +412,8 @@ class CiscoNxosDriver(SwitchSession):
 
     def _remediation(self, running: Items, target: Items, names: set[str]) -> HConfig:
         originals: dict[tuple[str, ...], str] = {}
-        have = self._tree(self._owned(running, names))
-        want = self._tree(target, originals)
+        have = self._tree(self._without_defaults(self._owned(running, names)))
+        want = self._tree(self._without_defaults(target), originals)
         rem = have.config_to_get_to(want)
         for child in rem.all_children():
             if (orig := originals.get(tuple(child.path()))) is not None:

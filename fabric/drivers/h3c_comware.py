@@ -199,6 +199,10 @@ class ComwareDriver(NetmikoCliDriver):
     config_items = staticmethod(config_items)
     owned_kind = staticmethod(_owned_kind)
     owned_text = "the bgp view, bmp server views, ip prefix-list"
+    # Shown only when not the default [doc: restart 150; 2nd: purge-time, timers].
+    DEFAULTS = frozenset({"graceful-restart timer restart 150",
+                          "graceful-restart timer purge-time 480",
+                          "timer keepalive 60 hold 180"})
     PEER_ID = _PEER_ID
     AF = "address-family "
     MEMBER_END = "(?: |$)"

@@ -164,6 +164,10 @@ class VrpDriver(NetmikoCliDriver):
     config_items = staticmethod(config_items)
     owned_kind = staticmethod(_owned_kind)
     owned_text = "the bgp view, the bmp view, ip ip-prefix"
+    # Shown only when not the default [doc: the CE command reference's defaults].
+    DEFAULTS = frozenset({"graceful-restart timer restart 150",
+                          "graceful-restart timer wait-for-rib 600",
+                          "bgp dynamic-session-limit 100", "timer keepalive 60 hold 180"})
     PEER_ID = r"\S+"
     AF = "ipv4-family "
     MEMBER_END = "$"

@@ -307,8 +307,8 @@ class NetmikoCliDriver(SwitchSession):
     def _remediation(self, running: Items, target: Items, names: set[str],
                      merge: bool = False) -> HConfig:
         originals: dict[tuple[str, ...], str] = {}
-        have = self._tree(self._owned(running, names))
-        want = self._tree(target, originals)
+        have = self._tree(self._without_defaults(self._owned(running, names)))
+        want = self._tree(self._without_defaults(target), originals)
         rem = have.config_to_get_to(want)
         if merge:
             _drop_negations(rem)

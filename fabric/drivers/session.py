@@ -122,6 +122,9 @@ class SwitchSession:
     config_items: ClassVar[Callable[[str], Items]]
     owned_kind: ClassVar[Callable[[str], str | None]]   # "pl:NAME", another kind, or None
     owned_text: ClassVar[str]                   # what is owned, for the refusal message
+    # Lines in the BGP section that set the device's default: the device does not show
+    # them, so a comparison drops them on both sides (else a plan never ends).
+    DEFAULTS: ClassVar[frozenset[str]] = frozenset()
 
     hostname: str
     username: str
@@ -253,6 +256,18 @@ class SwitchSession:
             raise self._error(self.CandidateError,
                               f"the candidate cannot be read: {exc}") from None
         return items, names
+
+    def _without_defaults(self, items: Items) -> Items:
+        """`items` less the leaf lines of the BGP section that are in `DEFAULTS`."""
+        out: Items = []
+        in_bgp = False
+        for i, (depth, line) in enumerate(items):
+            if depth == 0:
+                in_bgp = self.owned_kind(line) == "bgp"
+            leaf = i + 1 == len(items) or items[i + 1][0] <= depth
+            if not (in_bgp and depth and leaf and line in self.DEFAULTS):
+                out.append((depth, line))
+        return out
 
     def _owned(self, items: Items, names: set[str]) -> Items:
         """The owned sections of a config: every owned kind but prefix lists, and the

@@ -482,6 +482,12 @@ class ComwareDialect(CliDialect):
     caret_gap = " "                  # " % Unrecognized ..." under the caret [2nd]
     specs = SPECS
     undo_specs = UNDO
+    # Not shown when set to the default: GR restart 150 s [doc: vendor-syntax.md],
+    # purge-time 480 s and keepalive/hold 60/180 [2nd]; hidden at all [2nd: Comware
+    # displays only non-default settings].
+    defaults = {BGP: frozenset({"graceful-restart timer restart 150",
+                                "graceful-restart timer purge-time 480",
+                                "timer keepalive 60 hold 180"})}
 
     def __init__(self, device: ComwareDevice):
         super().__init__(device)

@@ -322,6 +322,9 @@ class CliDialect:
     syntax = Syntax()
     specs: dict[str, list[Spec]] = {}
     undo_specs: dict[str, list[Spec]] = {}
+    # Per view, the lines that set a value to its default: devices do not show those,
+    # so typing one removes the explicit setting it replaces and stores nothing.
+    defaults: dict[str, frozenset[str]] = {}
     user_view = "user"
     system_view = "system"
 
@@ -422,6 +425,11 @@ class CliDialect:
         m = self.canonical(m)
         parent = self.view.node
         key = m.key()
+        if m.spec.view is None and m.line in self.defaults.get(self.view.name, ()):
+            self.device.before_change()
+            parent.children = [c for c in parent.children if c.key != key]
+            self.device.after_change(self, m)
+            return None
         node = parent.find(key)
         if node is not None and node.text != m.line and m.spec.view is not None:
             raise CliError(self.view_conflict_text(node, m))

@@ -640,6 +640,12 @@ class IosDialect(CliDialect):
     specs = SPECS
     user_view = EXEC
     system_view = CONF
+    # IOS does not write defaults into the running config (NVGEN): GR restart 120 s,
+    # stale path 360 s, listen limit 100, timers 60/180 [2nd: Cisco IOS BGP
+    # configuration guides give these defaults].
+    defaults = {ROUTER: frozenset({"bgp graceful-restart restart-time 120",
+                                   "bgp graceful-restart stalepath-time 360",
+                                   "bgp listen limit 100", "timers bgp 60 180"})}
 
     def __init__(self, device: IosDevice, root: Node | None = None, user: str = ""):
         super().__init__(device)

@@ -46,8 +46,8 @@ check first.
   [2nd]. Section order (hostname, feature, username, ip prefix-list, interface, router
   bgp) [2nd for the rough order; exact order guess]; lines inside a view as entered,
   one-line settings before sub-views [guess: the device sorts by its own rules].
-  Default-valued lines (`graceful-restart`, default timers) are shown as typed here
-  [guess: a real NX-OS hides some defaults, which would make a plan never empty].
+  Default-valued lines (`graceful-restart`, GR timers 120/300, timers 60/180) are not
+  shown, as NX-OS hides defaults outside `show running-config all` [2nd].
   `show startup-config` [doc] with `!Startup config saved at:` [2nd].
 * bootflash: (`bootflash:F`, `bootflash:/F`, `bootflash:///F` and a bare `F` name the
   same file [2nd]). `dir [bootflash:[F]]`: size, date, name per file, then `Usage for
@@ -96,8 +96,8 @@ check first.
 * `show bgp ipv4 unicast neighbors [A]`: a block per peer, `BGP neighbor is A, remote
   AS N, ibgp|ebgp link, Peer index I`, `BGP state = Established, up for T`, the
   capability lines including `Graceful Restart capability: advertised received` [2nd:
-  published captures]. GR is shown advertised when `graceful-restart` is configured
-  and received when the peer sends it [guess: NX-OS enables GR by default].
+  published captures]. GR is shown advertised unless `no graceful-restart` is
+  configured (on by default [2nd]) and received when the peer sends it.
 * `show diff rollback-patch file A file B`: `#Generating Rollback Patch` then the
   commands that would turn A into B (removals as `no ...`), or `Rollback Patch is
   Empty` [2nd: NAPALM parses that framing]; the patch is a plain line diff [guess].
@@ -323,6 +323,15 @@ def _no_feature(d: NxosDialect, m: Match) -> str | None:
     return None
 
 
+def _no_graceful_restart(d: NxosDialect, m: Match) -> str | None:
+    """GR is on by default: `no graceful-restart` is the setting the config shows."""
+    d.device.before_change()
+    rtr = d.view.node
+    rtr.children = [c for c in rtr.children if c.key != ("graceful-restart",)]
+    rtr.children.append(Node("no graceful-restart", ("graceful-restart",)))
+    return None
+
+
 UNDO_SESSION = [
     S("remote-as [ <asn:int:1-4294967295> ]", key=(0,)),
     S("description [ <t:text> ]", key=(0,)),
@@ -363,7 +372,7 @@ UNDO: dict[str, list[Spec]] = {
         S("router-id [ <ip:ip> ]", key=(0,)),
         S("cluster-id [ <w:word> ]", key=(0,)),
         S("timers bgp [ <k:int:0-3600> <h:int:0-3600> ]", key=(0, 1)),
-        S("graceful-restart", key=(0,)),
+        S("graceful-restart", key=(0,), run=_no_graceful_restart),
         S("graceful-restart restart-time [ <t:int:1-3600> ]", key=(0, 1)),
         S("graceful-restart stalepath-time [ <t:int:1-3600> ]", key=(0, 1)),
         S("bestpath as-path multipath-relax", key=(0, 1, 2)),
@@ -552,6 +561,12 @@ class NxosDialect(CliDialect):
     undo_specs = UNDO
     user_view = EXEC
     system_view = CONF
+    # Not in `show running-config` when default: GR on, restart 120 s, stale path
+    # 300 s, timers 60/180 [2nd: NX-OS BGP configuration guide defaults; hidden
+    # unless `show running-config all`].
+    defaults = {RTR: frozenset({"graceful-restart", "graceful-restart restart-time 120",
+                                "graceful-restart stalepath-time 300", "timers bgp 60 180"}),
+                NBR: frozenset({"timers 60 180"}), TPL: frozenset({"timers 60 180"})}
 
     def __init__(self, device: NxosDevice, user: str = "admin"):
         super().__init__(device)
@@ -973,7 +988,7 @@ class NxosDevice(SimulatedDevice):
             if rtr is None:
                 return ""
             local = int(rtr.text.split()[2])
-            gr_local = rtr.find(("graceful-restart",)) is not None
+            gr_local = rtr.find(("graceful-restart",)) is None     # no `no graceful-restart`
             out: list[str] = []
             now = time.time()
             for index, (addr, asn, st, node) in enumerate(self._rows(rtr), start=1):

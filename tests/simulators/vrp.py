@@ -529,6 +529,12 @@ class VrpDialect(CliDialect):
     syntax = Syntax(indent=1, negation="undo", separator="#", trailer="return")
     errors = ERRORS
     specs = SPECS
+    # Not shown when set to the default [doc: defaults in the CE command reference,
+    # vendor-syntax.md; that the display omits them is 2nd].
+    defaults = {BGP: frozenset({"graceful-restart timer restart 150",
+                                "graceful-restart timer wait-for-rib 600",
+                                "bgp dynamic-session-limit 100",
+                                "timer keepalive 60 hold 180"})}
     undo_specs = UNDO
 
     def __init__(self, dev: VrpDevice):
