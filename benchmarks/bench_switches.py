@@ -1,7 +1,8 @@
-"""Benchmark: `plan` and the staged `apply` against N simulated Comware V7 switches.
+"""Benchmark: `plan` and the staged `apply` against N simulated switches of one
+platform (default H3C Comware V7).
 
     .venv/bin/python benchmarks/bench_switches.py [N ...] [--concurrency 1,8,32]
-                                                             (default 10 50 200)
+                                                  [--platform P]  (default 10 50 200)
 
 For each N (2 cores + N-2 ToRs) and each concurrency 1, 8, 32: wall time to plan
 every switch on empty devices, and to roll the config out to all of them
@@ -20,22 +21,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from simulators.comware import ComwareSimulator
+from switch_kinds import SWITCH_KINDS, SwitchKind
 
 from fabric import pipeline, plan, rollout, targets
 from fabric.credentials import Credentials, CredentialStore
 from fabric.starter import starter_model
 
-BASE = "#\n sysname {name}\n#\nreturn\n"
 
-
-def run(n: int, concurrency: int, tmp: Path) -> tuple[float, float]:
+def run(kind: SwitchKind, n: int, concurrency: int, tmp: Path) -> tuple[float, float]:
     model = tmp / f"fabric-{n}.yaml"
-    model.write_text(starter_model(n - 2, 1, platform="h3c_comware", name=f"bench{n}"))
+    model.write_text(starter_model(n - 2, 1, platform=kind.platform, name=f"bench{n}"))
     intent = pipeline.build(model).intent
     switches = [d for d, dev in intent.devices.items() if dev.is_switch]
-    sims = {d: ComwareSimulator(d, "bench", "bench-pw", minute=60,
-                                config=BASE.format(name=d)).start() for d in switches}
+    sims = {d: kind.start(d, "bench", "bench-pw", real_time=True) for d in switches}
     try:
         known = tmp / f"known-{n}-{concurrency}"
         known.write_text("".join(s.known_hosts_line() + "\n" for s in sims.values()))
@@ -58,6 +56,11 @@ def run(n: int, concurrency: int, tmp: Path) -> tuple[float, float]:
 
 def main(argv: list[str]) -> None:
     levels = (1, 8, 32)
+    platform = "h3c_comware"
+    if "--platform" in argv:
+        i = argv.index("--platform")
+        platform = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
     if "--concurrency" in argv:
         i = argv.index("--concurrency")
         levels = tuple(int(c) for c in argv[i + 1].split(","))
@@ -67,12 +70,13 @@ def main(argv: list[str]) -> None:
         tmp = Path(d)
         os.environ["FABRIC_BACKUP_DIR"] = str(tmp / "backups")
         rollout.BACKUP_ROOT = tmp / "backups"
-        print("| switches | concurrency | plan | apply (staged, confirmed) |")
-        print("|---|---|---|---|")
+        print("| platform | switches | concurrency | plan | apply (staged, confirmed) |")
+        print("|---|---|---|---|---|")
         for n in sizes:
             for c in levels:
-                t_plan, t_apply = run(n, c, tmp)
-                print(f"| {n} | {c} | {t_plan:.1f} s | {t_apply:.1f} s |", flush=True)
+                t_plan, t_apply = run(SWITCH_KINDS[platform], n, c, tmp)
+                print(f"| {platform} | {n} | {c} | {t_plan:.1f} s | {t_apply:.1f} s |",
+                      flush=True)
 
 
 if __name__ == "__main__":

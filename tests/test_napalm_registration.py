@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SWITCH_KINDS
+from conftest import ROOT
 from napalm import get_network_driver
 from napalm.base import NetworkDriver
+from switch_kinds import SWITCH_KINDS
 
 GOLDEN = ROOT / "tests" / "golden" / "allroles" / "configs"
 # NAPALM name, platform, golden ToR config, a line its plan on an empty switch shows

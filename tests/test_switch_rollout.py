@@ -1,6 +1,6 @@
 """`fabric plan` and `fabric apply --target devices` through the CLI, against one
 simulated switch per device of a generated single-vendor fabric, for every switch
-platform with a simulator (conftest.SWITCH_KINDS)."""
+platform with a simulator (switch_kinds.SWITCH_KINDS)."""
 
 from __future__ import annotations
 
