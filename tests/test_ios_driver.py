@@ -229,9 +229,14 @@ def test_unknown_host_key_is_accepted_with_the_flag(sim: IosSimulator, tmp_path:
 # --------------------------------------------------------------------------- plan
 
 
-def test_plan_on_a_device_with_only_unrelated_config(drv: CiscoIosDriver) -> None:
+def test_plan_on_a_device_with_only_unrelated_config(sim: IosSimulator,
+                                                    drv: CiscoIosDriver) -> None:
+    before = sim.device.render()
     drv.load_replace_candidate(config=golden())
     diff = drv.compare_config()
+    drv.discard_config()
+    # Planning writes nothing to the switch: no file, no config line.
+    assert sim.device.render() == before and "candidate_config.txt" not in sim.device.files
     # Exactly the candidate's owned lines, each at its depth, nothing removed.
     assert sorted(config_items(diff)) == owned_sorted(golden())
     assert f" neighbor 100.126.0.6 password {BGP_KEY}" in diff.splitlines()
@@ -291,6 +296,8 @@ def test_commit_with_revert_timer_then_confirm(sim: IosSimulator, tmp_path: Path
     assert sim.device.pending and d.has_pending_commit()
     assert "Timer value: 2 min" in sim.device.show_rollback_timer()
     assert sim.device.saves == 0
+    assert "candidate_config.txt" not in sim.device.files     # the keys do not linger
+    assert "rollback_config.txt" in sim.device.files          # for rollback()
     d.confirm_commit()
     assert not sim.device.pending and not d.has_pending_commit()
     assert sim.device.saves == 1 and sim.device.saved == sim.device.running_file()
@@ -324,9 +331,12 @@ def test_without_scp_server_or_archive_the_driver_says_what_is_missing(tmp_path:
         d = make_driver(s, helpers.write_known_hosts(s, tmp_path))
         d.open()
         try:
+            d.load_replace_candidate(config=golden())
+            assert "neighbor NODES peer-group" in d.compare_config()     # plan: fine
             with pytest.raises(IosError, match="ip scp server enable"):
-                d.load_replace_candidate(config=golden())
+                d.commit_config(revert_in=60)
             assert "candidate_config.txt" not in s.device.files
+            assert "router bgp" not in s.device.render()
         finally:
             d.close()
     finally:

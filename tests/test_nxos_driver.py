@@ -164,9 +164,11 @@ def test_the_scp_connection_checks_the_host_key_too(sim: NxosSimulator, known_ho
     other = paramiko.ECDSAKey.generate(bits=256)
     known_hosts.write_text(f"[127.0.0.1]:{sim.port} {other.get_name()} "
                            f"{other.get_base64()}\n")
+    drv.load_replace_candidate(config=golden())
     with pytest.raises(NxosCandidateError, match="could not be put on bootflash"):
-        drv.load_replace_candidate(config=golden())
+        drv.commit_config(revert_in=60)
     assert "candidate_config.txt" not in sim.device.files
+    assert "router bgp" not in sim.device.running()
 
 
 # --------------------------------------------------------------------------- plan
@@ -188,7 +190,10 @@ def test_plan_on_a_device_with_only_unrelated_config(sim: NxosSimulator,
     assert lines.index("ip prefix-list RACK-EXPORT seq 10 permit 100.64.12.0/22") < \
         lines.index("router bgp 64604")
     assert lines.index("template peer NODES") < lines.index("neighbor 10.10.3.0/24")
-    # The replace file on bootflash: the whole running config, owned sections swapped.
+    # Planning writes nothing to the switch.
+    assert "candidate_config.txt" not in sim.device.files
+    # What commit sends: the whole running config, owned sections swapped.
+    drv._send_replace_file()
     sent = sim.device.files["candidate_config.txt"].decode()
     assert "hostname sim-nxos" in sent and "interface Ethernet1/1" in sent
     assert owned(sent) == owned(golden())
@@ -198,6 +203,7 @@ def test_napalms_own_diff_of_the_replace_file_agrees(drv: CiscoNxosDriver) -> No
     """NAPALM's compare (checkpoint + `show diff rollback-patch`) on the file we sent:
     only owned lines are added, nothing else changes."""
     drv.load_replace_candidate(config=golden())
+    drv._send_replace_file()
     native = drv._napalm.compare_config()
     assert "router bgp 64604" in native and "feature bgp" in native
     assert not any(ln.lstrip().startswith("no ") for ln in native.splitlines())
@@ -246,6 +252,7 @@ def test_commit_with_commit_timeout_then_confirm(sim: NxosSimulator,
     drv.discard_config()
     assert sim.device.cr["timeout"] == 120 and sim.device.saves == 0
     assert "rollback_config.txt" in sim.device.files          # the checkpoint
+    assert "candidate_config.txt" not in sim.device.files     # the keys do not linger
     drv.confirm_commit()
     assert not sim.device.pending and not drv.has_pending_commit()
     assert sim.device.saves == 1 and sim.device.saved == sim.device.running()

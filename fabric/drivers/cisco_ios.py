@@ -6,14 +6,17 @@ What this tool owns on a switch, and so what a commit changes: the `router bgp`
 section (the BMP servers live inside it) and the `ip prefix-list` entries whose names
 the candidate contains. A candidate line outside those is refused at load.
 
-* `load_replace_candidate(config=...)` reads the running config and builds the full
-  replace file: the running config with the owned sections swapped for the
-  candidate's, everything else verbatim (so `configure replace` never touches
-  interfaces, users or other prefix lists). The file is written 0600 in a private
-  temporary directory (NAPALM's own `_create_tmp_file` writes a world-readable file
-  in /tmp), handed to NAPALM's `load_replace_candidate(filename=...)` (SCP to
+* `load_replace_candidate(config=...)` only reads and checks the candidate: nothing
+  is written to the switch, so `fabric plan` leaves it as it was.
+* `commit_config` builds the full replace file from the running config of that
+  moment: the running config with the owned sections swapped for the candidate's,
+  everything else verbatim (so `configure replace` never touches interfaces, users
+  or other prefix lists). The file is written 0600 in a private temporary directory
+  (NAPALM's own `_create_tmp_file` writes a world-readable file in /tmp), handed to
+  NAPALM's `load_replace_candidate(filename=...)` (SCP to
   `flash:/candidate_config.txt` by default, as NAPALM; `dest_file_system`,
-  `inline_transfer`, `candidate_cfg`... pass through), and deleted with its directory.
+  `inline_transfer`, `candidate_cfg`... pass through), and deleted with its
+  directory; on flash it is deleted once the replace has run.
 * `compare_config()` is the remediation hier_config computes (its CISCO_IOS driver
   with one-space indentation, IOS's short `no` forms, lines that overwrite in place,
   and a dependency order: prefix lists, peer groups, neighbors, their settings, the
@@ -394,13 +397,17 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         self._drop_candidate()
         text = Path(filename).read_text() if filename else (config or "")
         items, names = self._read_candidate(text)
-        full = self.replace_text(self._running(), text, names)
+        self._candidate, self._candidate_text, self._names = items, text, names
+
+    def _send_replace_file(self) -> None:
+        """The replace file, built from the running config of this moment, onto the
+        switch by NAPALM's transfer."""
+        full = self.replace_text(self._running(), self._candidate_text, self._names)
         log.info("%s: sending the replace file (%d lines) to %s", self.hostname,
                  full.count("\n"), self.dest_file_system)
         with private_copy(full, self.candidate_cfg) as path, \
-                self._mapped("loading the candidate"):
-            super().load_replace_candidate(filename=str(path))
-        self._candidate, self._candidate_text, self._names = items, text, names
+                self._mapped("sending the replace file"):
+            IOSDriver.load_replace_candidate(self, filename=str(path))
 
     def load_merge_candidate(self, filename: str | None = None,
                              config: str | None = None) -> None:
@@ -479,10 +486,17 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         minutes = None
         if revert_in:
             minutes = min(120, max(1, math.ceil(revert_in / 60)))
+        self._send_replace_file()
         log.info("%s: configure replace%s", self.hostname,
                  f" (reverted in {minutes} min unless confirmed)" if minutes else "")
-        with self._mapped("commit", applies=True):
-            super().commit_config(revert_in=minutes * 60 if minutes else None)
+        try:
+            with self._mapped("commit", applies=True):
+                super().commit_config(revert_in=minutes * 60 if minutes else None)
+        finally:
+            # It holds the keys; the rollback file NAPALM saved stays, for rollback().
+            with contextlib.suppress(Exception):
+                self.device.send_command(
+                    f"delete /force {self._gen_full_path(self.candidate_cfg)}")
         self._drop_candidate()
 
     def confirm_commit(self) -> None:

@@ -8,14 +8,17 @@ entries whose names the candidate contains. Everything else (hostname, other
 features, users, interfaces, other prefix lists) is left as it is; a candidate line
 outside those sections is refused at load.
 
-* `load_replace_candidate(config=...)` fetches the running config and builds the
-  full replace file NX-OS wants (a configure replace / rollback replaces the *whole*
-  running config): the running config with the owned sections swapped for the
-  candidate's, everything else verbatim. It is written to a 0600 file in a private
-  temporary directory (NAPALM's own `_create_tmp_file` writes a world-readable file
-  with the BGP keys into /tmp, which is why this wraps it), handed to NAPALM's
+* `load_replace_candidate(config=...)` only reads and checks the candidate: nothing
+  is written to the switch, so `fabric plan` leaves it as it was.
+* `commit_config` builds the full replace file NX-OS wants (a configure replace /
+  rollback replaces the *whole* running config) from the running config of that
+  moment: the running config with the owned sections swapped for the candidate's,
+  everything else verbatim. It is written to a 0600 file in a private temporary
+  directory (NAPALM's own `_create_tmp_file` writes a world-readable file with the
+  BGP keys into /tmp, which is why this wraps it), handed to NAPALM's
   `load_replace_candidate(filename=...)` (netmiko SCP to
-  `bootflash:candidate_config.txt`, MD5-verified) and deleted.
+  `bootflash:candidate_config.txt`, MD5-verified), deleted locally, and deleted from
+  bootflash once the replace has run (the checkpoint file stays, for rollback).
 * `compare_config()` is the remediation hier_config (`Platform.CISCO_NXOS`'s driver,
   adjusted: short `no` forms, settings that overwrite in place, push order) computes
   between the owned sections of the running config and the candidate; "" when they
@@ -349,20 +352,21 @@ class CiscoNxosDriver(SwitchSession):
     # ----- candidate
     def load_replace_candidate(self, filename: str | None = None,
                                config: str | None = None) -> None:
-        napalm = self._require()
-        self._drop_candidate()
+        self._require()
+        self.discard_config()
         text = Path(filename).read_text() if filename else (config or "")
         items, names = self._read_candidate(text)
-        full = replace_file(self._running(), items, names)
-        self._transfer(napalm, full)
         self._candidate, self._candidate_text, self._names = items, text, names
-        self._loaded = True
 
-    def _transfer(self, napalm: Any, text: str) -> None:
-        """Write the replace file to a private 0600 file, SCP it with NAPALM's
-        mechanism, and delete it whatever happens."""
+    def _send_replace_file(self) -> None:
+        """The replace file, built from the running config of this moment, onto
+        bootflash: written to a private 0600 file, SCP'd with NAPALM's mechanism, the
+        local copy deleted whatever happens."""
         from napalm.base.exceptions import ReplaceConfigException
 
+        napalm = self._require()
+        assert self._candidate is not None
+        text = replace_file(self._running(), self._candidate, self._names)
         try:
             with private_copy(text, "candidate_config.txt") as path:
                 napalm.load_replace_candidate(filename=str(path))
@@ -374,6 +378,7 @@ class CiscoNxosDriver(SwitchSession):
             raise self._error(NxosCandidateError,
                               f"the replace file could not be put on bootflash: "
                               f"{type(exc).__name__}: {exc}") from None
+        self._loaded = True
 
     def load_merge_candidate(self, filename: str | None = None,
                              config: str | None = None) -> None:
@@ -383,12 +388,15 @@ class CiscoNxosDriver(SwitchSession):
     def _drop_candidate(self) -> None:
         self._candidate, self._candidate_text, self._names = None, "", set()
 
-    def discard_config(self) -> None:
-        """Forget the candidate and delete the replace file from bootflash."""
+    def _delete_replace_file(self) -> None:
         if self._loaded and self._napalm is not None:
             with contextlib.suppress(Exception):
-                self._napalm.discard_config()
+                self._napalm._delete_file(self._napalm.candidate_cfg)
         self._loaded = False
+
+    def discard_config(self) -> None:
+        """Forget the candidate (and delete a replace file sent to bootflash)."""
+        self._delete_replace_file()
         self._drop_candidate()
 
     # ----- remediation
@@ -454,15 +462,23 @@ class CiscoNxosDriver(SwitchSession):
             raise self._error(NxosError, f"checkpoint {napalm.rollback_cfg} was not written")
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
-        from napalm.base.exceptions import CommandErrorException, ReplaceConfigException
-
         napalm = self._require()
-        if not self._loaded:
+        if self._candidate is None:
             raise self._error(NxosError, "no candidate loaded")
         if self._pending:
             raise self._error(NxosError, "the previous commit still waits for "
                               "confirm_commit() or rollback()")
         self._expired = False
+        self._send_replace_file()
+        try:
+            self._replace(napalm, revert_in)
+        finally:
+            self._delete_replace_file()       # it holds the keys; the checkpoint stays
+        self._drop_candidate()
+
+    def _replace(self, napalm: Any, revert_in: int | None) -> None:
+        from napalm.base.exceptions import CommandErrorException, ReplaceConfigException
+
         if revert_in:
             seconds = min(CR_MAX, max(CR_MIN, int(revert_in)))
             log.info("%s: configure replace, rolled back in %ds unless confirmed",
@@ -490,8 +506,6 @@ class CiscoNxosDriver(SwitchSession):
                 raise self._refused(str(exc), "replace") from None
             except CommandErrorException as exc:
                 raise self._error(NxosError, f"saving failed: {exc}") from None
-        self._loaded = False
-        self._drop_candidate()
 
     def _save(self) -> None:
         from napalm.base.exceptions import CommandErrorException
