@@ -53,6 +53,9 @@ to be plausible; a [guess] is what a test on a real switch should check first.
   block per peer starting `Peer: A  Local: B` [doc: S5820V2 reference]; its line
   `Graceful Restart Capability: advertised and received` is a [guess] modelled on
   the VRP output, the only place the GR state shows here.
+* Settings at their default (GR restart timer 150 [doc], purge-time 480, keepalive
+  60 hold 180 [2nd]) are not displayed; typing one removes the explicit setting
+  [2nd: Comware displays non-default settings only].
 * `save force` [doc]; its two lines of output [2nd]. `save` alone asks [Y/N] [doc].
 * `configuration commit delay M` (system view, Release 1121+): if no
   `configuration commit` comes within M minutes the device rolls back to the

@@ -44,6 +44,10 @@ check first.
   The order of top-level sections is a [guess] (the device sorts by module); lines
   inside a section keep the order typed [guess: IOS sorts some]. `| include RE`,
   `| section RE`, `| begin RE` filters [doc].
+* Settings at their default (GR restart-time 120, stalepath-time 360, `bgp listen
+  limit 100`, `timers bgp 60 180`) are not written into the running config; typing
+  one removes the explicit setting it replaces [2nd: IOS NVGEN, the defaults from
+  Cisco's BGP configuration guides].
 * `file prompt quiet` suppresses the file-operation questions; without it `copy`
   asks `Destination filename [F]?` and `delete` asks `Delete F? [confirm]` [doc].
   `ip scp server enable` is needed for SCP puts [doc]; the refusal text is a [guess].

@@ -54,6 +54,9 @@ document, [2nd] secondary material (netmiko source, published captures and confi
   shows `cipher %^%#...%^%#` [2nd: published CE configs]; the encoding here is salted
   and reversible, not the real algorithm [guess]. `local-user U password
   irreversible-cipher P` shows `irreversible-cipher $1c$...$` [2nd].
+* Settings at their default (GR restart 150, wait-for-rib 600, dynamic-session-limit
+  100 [doc: CE command reference]; keepalive 60 hold 180) are not displayed; typing
+  one removes the explicit setting [2nd].
 * `display current-configuration`: `!Software Version` header [2nd], `#` between
   sections, one-space indent, ` #` before a sub-view, `return` [2nd]; top-level
   one-line commands unindented, alike ones grouped in one block [2nd]; section order
