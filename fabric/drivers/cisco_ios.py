@@ -473,8 +473,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         if self._candidate is None:
             return ""
         running = config_items(self._running())
-        rem = self._remediation(running, self._candidate, self._names)
-        return "\n".join(c.cisco_style_text() for c in rem.all_children_sorted())
+        return self._render(self._remediation(running, self._candidate, self._names))
 
     # ----- commit
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:

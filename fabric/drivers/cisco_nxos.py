@@ -63,7 +63,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hier_config import HConfig, get_hconfig
 from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
 from hier_config.platforms.cisco_nxos.driver import HConfigDriverCiscoNXOS
 from hier_config.platforms.driver_base import HConfigDriverRules
@@ -71,7 +70,16 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 from ..errors import OperationalError
 from ..observed import Neighbor
 from .netmiko_cli import ShortUndoMixin
-from .session import PW_MARK, CommitErrorMixin, Items, SwitchSession, private_copy, redact, sections
+from .session import (
+    PW_MARK,
+    CommitErrorMixin,
+    Items,
+    SwitchSession,
+    TrackedCommit,
+    private_copy,
+    redact,
+    sections,
+)
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +264,7 @@ class NxosHierDriver(ShortUndoMixin, HConfigDriverCiscoNXOS):
 # ---------------------------------------------------------------------- the driver
 
 
-class CiscoNxosDriver(SwitchSession):
+class CiscoNxosDriver(TrackedCommit, SwitchSession):
     """The NAPALM driver contract for NX-OS, over NAPALM's `nxos_ssh` driver."""
 
     platform = "cisco_nxos"
@@ -268,6 +276,7 @@ class CiscoNxosDriver(SwitchSession):
     HostKeyError = NxosHostKeyError
     CandidateError = NxosCandidateError
     SECRET = _SECRET
+    INDENT = 2
     config_items = staticmethod(config_items)
     owned_kind = staticmethod(_owned_kind)
     owned_text = "feature bgp, router bgp, ip prefix-list"
@@ -286,8 +295,6 @@ class CiscoNxosDriver(SwitchSession):
         self._candidate_text = ""
         self._names: set[str] = set()
         self._loaded = False            # a replace file is on the switch
-        self._pending = False
-        self._expired = False
 
     # ----- plumbing
     def _require(self) -> Any:
@@ -400,41 +407,19 @@ class CiscoNxosDriver(SwitchSession):
         self._drop_candidate()
 
     # ----- remediation
-    def _tree(self, items: Items, originals: dict[tuple[str, ...], str] | None = None
-              ) -> HConfig:
-        """hier_config tree; neighbor/template keys become `password (configured)` (the
-        device shows only a cipher), their original kept in `originals`."""
-        lines = []
-        path: list[str] = []
-        for depth, line in items:
-            text = line
-            if depth == 2 and re.match(r"^password (?:\d )?\S+$", line) and \
-                    path[:1] and path[0].startswith("router bgp "):
-                text = f"password {PW_MARK}"
-            del path[depth:]
-            path.append(text)
-            if originals is not None and text != line:
-                originals[tuple(path)] = line
-            lines.append("  " * depth + text)
-        return get_hconfig(self._hdriver, "\n".join(lines))
-
-    def _remediation(self, running: Items, target: Items, names: set[str]) -> HConfig:
-        originals: dict[tuple[str, ...], str] = {}
-        have = self._tree(self._without_defaults(self._owned(running, names)))
-        want = self._tree(self._without_defaults(target), originals)
-        rem = have.config_to_get_to(want)
-        for child in rem.all_children():
-            if (orig := originals.get(tuple(child.path()))) is not None:
-                child.text = orig
-        return rem.set_order_weight()
+    def _presence_only(self, line: str, path: list[str]) -> str | None:
+        if len(path) == 2 and path[0].startswith("router bgp ") and \
+                re.match(r"^password (?:\d )?\S+$", line):
+            return f"password {PW_MARK}"
+        return None
 
     def compare_config(self) -> str:
         """The remediation, in push order and indented by view; "" when the device
         already matches."""
         if self._candidate is None:
             return ""
-        rem = self._remediation(config_items(self._running()), self._candidate, self._names)
-        return "\n".join(c.cisco_style_text() for c in rem.all_children_sorted())
+        return self._render(self._remediation(config_items(self._running()), self._candidate,
+                                              self._names))
 
     # ----- commit
     def _refused(self, text: str, what: str) -> Any:
@@ -527,20 +512,8 @@ class CiscoNxosDriver(SwitchSession):
             return False
         return None
 
-    def has_pending_commit(self) -> bool:
-        if not self._pending:
-            return False
-        if self._device_pending() is False:
-            self._pending, self._expired = False, True
-        return self._pending
-
     def confirm_commit(self) -> None:
-        if self._expired or (self._pending and self._device_pending() is False):
-            self._pending, self._expired = False, False
-            raise self._error(NxosError, "the commit timeout already expired: the device "
-                              "rolled the change back")
-        if not self._pending:
-            raise self._error(NxosError, "no commit is waiting for confirmation")
+        self._check_confirmable("commit timeout")
         out = self._command("configure replace commit", check=False)
         if self._errors(out):
             raise self._error(NxosError, f"configure replace commit refused: "

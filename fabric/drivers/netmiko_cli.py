@@ -28,14 +28,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from hier_config import HConfig, get_hconfig
+from hier_config import HConfig
 from hier_config.child import HConfigChild
 from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
 from hier_config.platforms.driver_base import HConfigDriverRules
 
 from ..errors import OperationalError
 from ..observed import Neighbor
-from .session import PW_MARK, Items, SwitchSession, redact
+from .session import PW_MARK, Items, SwitchSession, TrackedCommit, redact
 
 # ---------------------------------------------------------------------- peer tables
 
@@ -143,7 +143,7 @@ def _drop_negations(node: HConfig | HConfigChild) -> None:
 # ---------------------------------------------------------------------- the driver
 
 
-class NetmikoCliDriver(SwitchSession):
+class NetmikoCliDriver(TrackedCommit, SwitchSession):
     """The shared driver; a vendor subclass sets the attributes below (and those of
     `SwitchSession`) and the vendor-specific methods (`_errors`, `_leave`, `_apply`,
     `commit_config`, `_save`, `_device_pending`, `confirm_commit`, `rollback`,
@@ -181,8 +181,6 @@ class NetmikoCliDriver(SwitchSession):
         self._names: set[str] = set()
         self._before: Items | None = None   # owned config before commit
         self._before_names: set[str] = set()
-        self._pending = False
-        self._expired = False
 
     # ----- plumbing
     def _require(self) -> Any:
@@ -286,42 +284,16 @@ class NetmikoCliDriver(SwitchSession):
         self._drop_candidate()
 
     # ----- remediation
-    def _tree(self, items: Items, originals: dict[tuple[str, ...], str] | None = None
-              ) -> HConfig:
-        """hier_config tree; peer password lines become `peer X password (configured)`
-        (the device shows only a cipher), their original kept in `originals`."""
-        peer_pw = re.compile(rf"^(peer {self.PEER_ID}) password (?:simple|cipher) (\S+)$")
-        lines = []
-        path: list[str] = []
-        for depth, line in items:
-            text = line
-            if m := peer_pw.match(line):
-                text = f"{m.group(1)} password {PW_MARK}"
-            del path[depth:]
-            path.append(text)
-            if originals is not None and text != line:
-                originals[tuple(path)] = line
-            lines.append(" " * depth + text)
-        return get_hconfig(self._hdriver, "\n".join(lines))
+    def _presence_only(self, line: str, path: list[str]) -> str | None:
+        if m := re.match(rf"^(peer {self.PEER_ID}) password (?:simple|cipher) \S+$", line):
+            return f"{m.group(1)} password {PW_MARK}"
+        return None
 
-    def _remediation(self, running: Items, target: Items, names: set[str],
-                     merge: bool = False) -> HConfig:
-        originals: dict[tuple[str, ...], str] = {}
-        have = self._tree(self._without_defaults(self._owned(running, names)))
-        want = self._tree(self._without_defaults(target), originals)
-        rem = have.config_to_get_to(want)
+    def _adjust(self, rem: HConfig, have: HConfig, want: HConfig, merge: bool) -> None:
         if merge:
             _drop_negations(rem)
         else:
             self._cascade(rem, have, want)
-        for child in rem.all_children():
-            if (orig := originals.get(tuple(child.path()))) is not None:
-                child.text = orig
-        return rem.set_order_weight()
-
-    @staticmethod
-    def _render(rem: HConfig) -> str:
-        return "\n".join(c.cisco_style_text() for c in rem.all_children_sorted())
 
     def compare_config(self) -> str:
         """The remediation, in push order; empty when the device already matches."""
@@ -453,26 +425,6 @@ class NetmikoCliDriver(SwitchSession):
         if self._errors(lines):
             return None
         return " ".join(lines).lower()
-
-    def _device_pending(self) -> bool | None:
-        """What the device says of its pending commit; None if it cannot say."""
-        raise NotImplementedError
-
-    def _check_confirmable(self, timer: str) -> None:
-        """Raise unless a commit waits for confirmation and its `timer` still runs."""
-        if self._expired or (self._pending and self._device_pending() is False):
-            self._pending, self._expired = False, False
-            raise self._error(self.Error, f"the {timer} already expired: the device rolled "
-                              "the change back")
-        if not self._pending:
-            raise self._error(self.Error, "no commit is waiting for confirmation")
-
-    def has_pending_commit(self) -> bool:
-        if not self._pending:
-            return False
-        if self._device_pending() is False:
-            self._pending, self._expired = False, True
-        return self._pending
 
     # ----- getters
     def _peer_summary(self) -> tuple[str, int, list[dict[str, Any]]]:

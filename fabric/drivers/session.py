@@ -6,8 +6,9 @@ candidate of the sections the tool owns, and a private local copy of a file that
 holds keys.
 
 A driver class derives from `SwitchSession`, sets the class attributes below, calls
-`_session_init` from its `__init__`, opens its connection inside `with
-self._login():`, and defines `_tree(items)` (its hier_config tree of a config).
+`_session_init` from its `__init__` (and sets `_hdriver`, its hier_config driver),
+and opens its connection inside `with self._login():`. `TrackedCommit` adds the
+bookkeeping of a commit that waits for confirmation on the device's timer.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Self
+
+from hier_config import HConfig, get_hconfig
 
 from ..errors import OperationalError
 
@@ -225,9 +228,52 @@ class SwitchSession:
                               f"cannot connect to port {self.port}: {reason}") from None
 
     # ----- the candidate
-    def _tree(self, items: Items) -> Any:
-        """The hier_config tree of a config (per vendor)."""
-        raise NotImplementedError
+    INDENT: ClassVar[int] = 1                   # spaces per level in hier_config's text
+    _hdriver: Any
+
+    def _presence_only(self, line: str, path: list[str]) -> str | None:
+        """A key line the device shows only as a cipher, in the form compared on
+        presence (`... password (configured)`); None for any other line. `path` holds
+        the lines of the views above it (per vendor; none by default)."""
+        return None
+
+    def _tree(self, items: Items, originals: dict[tuple[str, ...], str] | None = None
+              ) -> HConfig:
+        """hier_config tree of a config; key lines in their presence-only form, the
+        original line kept in `originals` (by path) for the remediation to push."""
+        lines = []
+        path: list[str] = []
+        for depth, line in items:
+            del path[depth:]
+            text = self._presence_only(line, path) or line
+            path.append(text)
+            if originals is not None and text != line:
+                originals[tuple(path)] = line
+            lines.append(" " * (self.INDENT * depth) + text)
+        return get_hconfig(self._hdriver, "\n".join(lines))
+
+    def _adjust(self, rem: HConfig, have: HConfig, want: HConfig, merge: bool) -> None:
+        """Per vendor: what the device does that hier_config does not know (what a
+        removal takes with it; a merge keeps only additions)."""
+
+    def _remediation(self, running: Items, target: Items, names: set[str],
+                     merge: bool = False) -> HConfig:
+        """The lines that turn the owned sections of `running` into `target`, settings
+        at the device's defaults left out of both, keys pushed as the candidate has them."""
+        originals: dict[tuple[str, ...], str] = {}
+        have = self._tree(self._without_defaults(self._owned(running, names)))
+        want = self._tree(self._without_defaults(target), originals)
+        rem = have.config_to_get_to(want)
+        self._adjust(rem, have, want, merge)
+        for child in rem.all_children():
+            if (orig := originals.get(tuple(child.path()))) is not None:
+                child.text = orig
+        return rem.set_order_weight()
+
+    @staticmethod
+    def _render(rem: HConfig) -> str:
+        """A remediation as the lines to push, in order, indented by view."""
+        return "\n".join(c.cisco_style_text() for c in rem.all_children_sorted())
 
     def _read_candidate(self, text: str) -> tuple[Items, set[str]]:
         """The candidate's items and the prefix-list names it owns; its keys join the
@@ -278,3 +324,34 @@ class SwitchSession:
             if kind is not None and (not kind.startswith("pl:") or kind[3:] in names):
                 out += section
         return out
+
+
+class TrackedCommit:
+    """For a `SwitchSession` whose driver tracks a commit that waits for confirmation
+    (Comware, VRP8, NX-OS): `_pending` once committed with a timer, `_expired` once
+    the device is seen to have rolled it back; `_device_pending` asks the device."""
+
+    _pending = False
+    _expired = False
+    Error: ClassVar[type[OperationalError]]
+    _error: Callable[..., Any]
+
+    def _device_pending(self) -> bool | None:
+        """What the device says of its pending commit; None if it cannot say."""
+        raise NotImplementedError
+
+    def _check_confirmable(self, timer: str) -> None:
+        """Raise unless a commit waits for confirmation and its `timer` still runs."""
+        if self._expired or (self._pending and self._device_pending() is False):
+            self._pending, self._expired = False, False
+            raise self._error(self.Error, f"the {timer} already expired: the device rolled "
+                              "the change back")
+        if not self._pending:
+            raise self._error(self.Error, "no commit is waiting for confirmation")
+
+    def has_pending_commit(self) -> bool:
+        if not self._pending:
+            return False
+        if self._device_pending() is False:
+            self._pending, self._expired = False, True
+        return self._pending
