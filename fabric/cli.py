@@ -49,7 +49,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    result = pipeline.build(args.model, args.state, prune=args.prune)
+    result = pipeline.build(args.model, args.state, prune=args.prune, renumber=args.renumber)
     files = pipeline.render(result)
     state_dir = args.state or pipeline.state_dir_for(args.model)
     state_file = state_dir / STATE_FILE
@@ -78,8 +78,19 @@ def cmd_render(args: argparse.Namespace) -> int:
                  f"{len(rep.removed)} removed, {len(rep.unchanged)} unchanged"
                  + (f"; {state_file} updated" if state_changed else ""))
     _emit(args, {"ok": True, "state_changed": state_changed, "changes": result.alloc.changes,
+                 "renumbered": result.alloc.renumbered,
                  "written": rep.written, "removed": rep.removed,
                  "unchanged": len(rep.unchanged)}, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_ipam_rename(args: argparse.Namespace) -> int:
+    from .ipam_moves import rename_in_state
+    from .model import load_model
+
+    state_dir = args.state or pipeline.state_dir_for(args.model)
+    done = rename_in_state(state_dir, load_model(args.model), args.kind, args.old, args.new)
+    _emit(args, done.as_dict(), done.text())
     return EXIT_OK
 
 
@@ -301,12 +312,25 @@ def parser() -> argparse.ArgumentParser:
                    help="write nothing; exit 1 if files or the state are out of date")
     r.add_argument("--prune", action="store_true",
                    help="release allocations of racks and nodes gone from the model")
+    r.add_argument("--renumber", action="store_true",
+                   help="carry out changes that move stored allocations (renamed items, "
+                        "changed pools or prefix lengths, explicit values), and list them")
     r.add_argument("-v", "--verbose", action="store_true", help="list every file written")
     r.set_defaults(func=cmd_render)
     ipam = sub.add_parser("ipam", help="IPAM allocations")
     ipam_sub = ipam.add_subparsers(dest="ipam_command", required=True)
     show = ipam_sub.add_parser("show", parents=[common, model], help="print the allocations")
     show.set_defaults(func=cmd_ipam_show)
+    ren = ipam_sub.add_parser("rename", parents=[common],
+                              help="carry a rack's, node's or switch's allocations to a new name")
+    ren.add_argument("kind", choices=["rack", "node", "switch"])
+    ren.add_argument("old", metavar="OLD")
+    ren.add_argument("new", metavar="NEW")
+    ren.add_argument("model", nargs="?", type=FsPath, default=DEFAULT_MODEL,
+                     help=f"fabric model (default {DEFAULT_MODEL})")
+    ren.add_argument("--state", type=FsPath, default=None,
+                     help="IPAM state directory (default: state/ beside the model)")
+    ren.set_defaults(func=cmd_ipam_rename)
     lab_p = sub.add_parser("lab", help="the local lab: the fabric in network namespaces")
     lab_sub = lab_p.add_subparsers(dest="lab_command", required=True)
     for name, text in (("up", "build the lab and start its switches"),

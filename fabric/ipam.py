@@ -1,9 +1,15 @@
 """IPAM: rack AS numbers, rack pod pools, node blocks, ToR–core /31s, router ids.
 
 Allocations live in `inventory/state/ipam.yaml` (kept in git). A stored
-allocation never moves while it stays valid; new items are allocated in name
-order so the result does not depend on the order of the model file. Items gone
-from the model keep their allocation (reserved) until `prune=True`.
+allocation never moves: a change of the model that would move one (a renamed
+rack, node or switch, a changed prefix length or pool, an explicit value over
+an allocated one) is refused unless `renumber=True`. New items are allocated in
+name order so the result does not depend on the order of the model file. Items
+gone from the model keep their allocation (reserved) until `prune=True`.
+
+Beside the allocations the state records what they were made for (`racks`:
+subnet and ToR, `nodes`: address and rack, `switches`: management address), so
+that a renamed item is recognised by what did not change.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from .model import Model
 STATE_FILE = "ipam.yaml"
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SECTIONS = ("rack_asns", "rack_pools", "node_blocks", "links", "router_ids")
+IDENTITY = ("racks", "nodes", "switches")
 
 
 class PrefixPool:
@@ -49,6 +56,15 @@ class PrefixPool:
             return False
         self.used.add(i)
         return True
+
+    def block(self, net: IPv4Network) -> None:
+        """Mark every child overlapping `net` (of any length) as used: a reserved
+        prefix of another length must not be handed out again in part."""
+        lo = max(int(net.network_address), self.base)
+        hi = min(int(net.broadcast_address), int(self.parent.broadcast_address))
+        if lo > hi or self.count == 0:
+            return
+        self.used.update(range((lo - self.base) // self.step, (hi - self.base) // self.step + 1))
 
     def release(self, net: IPv4Network) -> None:
         i = self.index(net)
@@ -106,6 +122,24 @@ class Allocation:
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
     reserved: list[str] = field(default_factory=list)
+    renumbered: list[str] = field(default_factory=list)   # moves asked for with renumber
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why stored allocations would move: a problem at `path` of the model."""
+
+    path: Path
+    head: str      # "expected …, found …"
+    hint: str      # how to keep them, or to move them on purpose
+
+
+@dataclass(frozen=True)
+class Move:
+    section: str
+    key: str
+    old: Any
+    cause: Cause
 
 
 def link_key(tor: str, core: str) -> str:
@@ -126,6 +160,11 @@ def _is_address(value: Any) -> bool:
         return False
 
 
+def _is_record(value: Any, first: str, ok: Any) -> bool:
+    return (isinstance(value, dict) and set(value) == {first, "rack" if first == "ip" else "tor"}
+            and ok(value[first]) and all(isinstance(v, str) for v in value.values()))
+
+
 # What each state section holds: (check, words for the error).
 _ENTRY = {
     "rack_asns": (lambda v: type(v) is int and 1 <= v <= 4294967294, "an AS number"),
@@ -134,6 +173,10 @@ _ENTRY = {
                     "a list of prefixes"),
     "links": (_is_network, "a /31 prefix"),
     "router_ids": (_is_address, "an IPv4 address"),
+    "racks": (lambda v: _is_record(v, "subnet", _is_network),
+              "a mapping {subnet: PREFIX, tor: NAME}"),
+    "nodes": (lambda v: _is_record(v, "ip", _is_address), "a mapping {ip: ADDRESS, rack: NAME}"),
+    "switches": (_is_address, "a management address"),
 }
 
 
@@ -150,7 +193,8 @@ def load_state(state_dir: FsPath) -> dict[str, dict[str, Any]]:
         diag.add(("version",), "expected an IPAM state file with version: 1")
         diag.raise_if_errors()
     out: dict[str, dict[str, Any]] = {}
-    for section in SECTIONS:
+    # Identity sections are read only when present: a state written before them has none.
+    for section in (*SECTIONS, *(s for s in IDENTITY if s in data)):
         body = data.get(section) or {}
         if not isinstance(body, dict):
             diag.add((section,), f"expected a mapping of names to allocations, found "
@@ -167,9 +211,11 @@ def load_state(state_dir: FsPath) -> dict[str, dict[str, Any]]:
 
 def dump_state(model: Model, state: dict[str, dict[str, Any]]) -> str:
     head = (f"# IPAM state of fabric {model.name}: written by `fabric render`, kept in git.\n"
-            "# Allocations here never move; remove an entry only with `fabric render --prune`.\n")
+            "# Allocations here never move; remove an entry only with `fabric render --prune`.\n"
+            "# racks, nodes, switches: what they were made for; a renamed item is found by\n"
+            "# these (`fabric ipam rename`; `fabric render --renumber` to allocate anew).\n")
     body: dict[str, Any] = {"version": 1}
-    for s in SECTIONS:
+    for s in (*SECTIONS, *(s for s in IDENTITY if s in state)):
         body[s] = {k: state[s][k] for k in sorted(state[s])}
     return head + yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=None,
                             width=120)
@@ -197,17 +243,48 @@ def atomic_write(file: FsPath, text: str) -> None:
         raise
 
 
-def allocate(model: Model, stored: dict[str, dict[str, Any]], prune: bool = False) -> Allocation:
-    """Allocate everything the model leaves open; raise `InputError` on exhaustion."""
-    return _Allocator(model, stored, prune).run()
+def allocate(model: Model, stored: dict[str, dict[str, Any]], prune: bool = False,
+             renumber: bool = False) -> Allocation:
+    """Allocate everything the model leaves open; raise `InputError` on exhaustion,
+    and on any change that would move a stored allocation unless `renumber`."""
+    from .ipam_moves import find_renames, rename_problem, renumbered_line
+
+    renames = find_renames(model, stored)
+    if renames and not renumber:
+        for r in renames:
+            model.diag.add(r.path, rename_problem(r))
+        model.diag.raise_if_errors()
+    alloc = _Allocator(model, stored, prune, renumber).run()
+    lines = [renumbered_line(r) for r in renames]
+    alloc.renumbered[:0] = lines
+    alloc.changes += lines
+    return alloc
+
+
+# What a moved value is called in a problem, per section.
+_WORDS = {"rack_asns": "rack AS number", "rack_pools": "rack pool", "node_blocks": "node",
+          "links": "link /31", "router_ids": "router id"}
+_SHOWN = 3           # moves named in a problem; the rest are counted
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _listing(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 class _Allocator:
-    def __init__(self, model: Model, stored: dict[str, dict[str, Any]], prune: bool):
+    def __init__(self, model: Model, stored: dict[str, dict[str, Any]], prune: bool,
+                 renumber: bool = False):
         self.m = model
         self.stored = stored
         self.prune = prune
+        self.renumber = renumber
         self.out = Allocation(state={s: {} for s in SECTIONS})
+        self.moves: list[Move] = []
+        self.pool_causes: dict[str, Cause] = {}     # rack → why its pool moves
 
     def problem(self, path: Path, message: str) -> None:
         self.m.diag.add(path, message)
@@ -218,6 +295,8 @@ class _Allocator:
         self._node_blocks()
         self._links()
         self._router_ids()
+        self._identity()
+        self._settle_moves()
         self.m.diag.raise_if_errors()
         return self.out
 
@@ -232,15 +311,91 @@ class _Allocator:
             self.out.reserved.append(f"{section} {key}")
         return False
 
+    # --- moves: refused, or with renumber listed ---------------------------
+    def _moved(self, section: str, key: str, old: Any, cause: Cause) -> None:
+        self.moves.append(Move(section, key, old, cause))
+
+    def _pinned(self, section: str, key: str, old: Any, given: Any, cause: Cause) -> None:
+        """An explicit value where the state holds an allocation: the same value keeps
+        the entry (it stays if the explicit value is removed again), another one moves."""
+        if str(given) == str(old):
+            self.out.state[section][key] = old
+        elif not any(str(v) == str(given) for k, v in self.stored[section].items() if k != key):
+            self._moved(section, key, old, cause)     # else: the clash is reported as such
+
+    def _now(self, section: str, key: str) -> Any:
+        if section == "node_blocks":
+            return self.out.state[section].get(key)
+        value = getattr(self.out, section).get(key)
+        return None if value is None else (value if section == "rack_asns" else str(value))
+
+    def _settle_moves(self) -> None:
+        if self.renumber:
+            # A moved key's new value is said once: renumbered, not also allocated.
+            moved = {f"allocated {mv.section} {mv.key}" for mv in self.moves}
+            self.out.changes = [c for c in self.out.changes
+                                if c.split(": ", 1)[0] not in moved]
+            lines = [f"renumbered {mv.section} {mv.key}: {mv.old} → {self._now(mv.section, mv.key)}"
+                     for mv in sorted(self.moves, key=lambda mv: (SECTIONS.index(mv.section),
+                                                                  mv.key))]
+            self.out.renumbered += lines
+            self.out.changes += lines
+            return
+        if self.m.diag.errors:
+            return      # moves that follow from a clash or an exhaustion would be noise
+        groups: dict[Cause, list[Move]] = {}
+        for mv in self.moves:
+            groups.setdefault(mv.cause, []).append(mv)
+        for cause, moves in groups.items():
+            self.problem(cause.path, f"{cause.head}: {self._summary(moves)} would move "
+                                     f"({self._examples(moves)}); {cause.hint}")
+
+    @staticmethod
+    def _summary(moves: list[Move]) -> str:
+        counts = {s: sum(1 for mv in moves if mv.section == s) for s in SECTIONS}
+        parts = [(f"the pod blocks of {_plural(n, 'node')}" if s == "node_blocks"
+                  else _plural(n, _WORDS[s])) for s, n in counts.items() if n]
+        return _listing(parts)
+
+    def _examples(self, moves: list[Move]) -> str:
+        shown = []
+        for mv in sorted(moves, key=lambda mv: (SECTIONS.index(mv.section), mv.key))[:_SHOWN]:
+            owner = {"rack_asns": f"rack {mv.key} AS", "rack_pools": f"rack {mv.key} pool",
+                     "node_blocks": f"node {mv.key}", "links": f"link {mv.key.replace('~', '–')}",
+                     "router_ids": f"{mv.key} router id"}[mv.section]
+            now = self._now(mv.section, mv.key)
+            shown.append(f"{owner} {mv.old}" + ("" if now is None else f" → {now}"))
+        more = len(moves) - len(shown)
+        return ", ".join(shown) + (f", and {more} more" if more > 0 else "")
+
+    # --- what the allocations were made for --------------------------------
+    def _identity(self) -> None:
+        m = self.m
+        now: dict[str, dict[str, Any]] = {
+            "racks": {r.name: {"subnet": str(r.subnet), "tor": r.tor.name} for r in m.racks},
+            "nodes": {n.name: {"ip": str(n.ip), "rack": r.name} for r in m.racks for n in r.nodes},
+            "switches": {c.name: str(c.mgmt) for c in m.cores},
+        }
+        for r in m.racks:
+            now["switches"][r.tor.name] = str(r.tor.mgmt)
+            now["switches"].update({s.name: str(s.mgmt) for s in r.rr_switches})
+        for section, records in now.items():
+            gone = {} if self.prune else {k: v for k, v in self.stored.get(section, {}).items()
+                                          if k not in records}
+            self.out.state[section] = {**gone, **records}
+
     # --- rack AS numbers -------------------------------------------------
     def _asns(self) -> None:
         m = self.m
         lo, hi = m.pools.rack_asns or (1, 0)
         pool = NumberPool(lo, hi)
+        cores = {}
         for c in m.cores:
             pool.reserve(c.asn)
+            cores.setdefault(c.asn, c)
         racks = {r.name: r for r in m.racks}
         explicit = {r.name for r in m.racks if r.tor.asn is not None}
+        claimed = {r.tor.asn for r in m.racks if r.tor.asn is not None}
         for r in m.racks:
             if r.tor.asn is not None:
                 pool.reserve(r.tor.asn)
@@ -250,13 +405,19 @@ class _Allocator:
         for key, asn in sorted(self.stored["rack_asns"].items()):
             r = racks.get(key)
             if r is not None and r.tor.asn is not None:
-                continue  # explicit value wins; the stored one is released
+                self._pinned("rack_asns", key, asn, r.tor.asn, Cause(
+                    (*r.tor.path, "asn"), f"expected {asn}, the AS allocated to rack {key} in "
+                    f"the IPAM state, found {r.tor.asn}",
+                    f"remove tor.asn or set it to {asn}, or render with --renumber to move it"))
+                continue
             if not self._keep_or_drop("rack_asns", key, r is not None):
                 pool.reserve(asn)
                 continue
             if pool.reserve(asn):
                 self.out.rack_asns[key] = asn
                 self.out.state["rack_asns"][key] = asn
+            elif asn not in claimed:       # claimed: the clash is reported as such
+                self._moved("rack_asns", key, asn, self._asn_cause(key, asn, cores))
         for name in sorted(r.name for r in m.racks if r.name not in self.out.rack_asns):
             asn = pool.take()
             if asn is None:
@@ -266,6 +427,27 @@ class _Allocator:
             self.out.rack_asns[name] = asn
             self.out.state["rack_asns"][name] = asn
             self.out.changes.append(f"allocated rack_asns {name}: {asn}")
+
+    def _asn_cause(self, key: str, asn: int, cores: dict[int, Any]) -> Cause:
+        lo, hi = self.m.pools.rack_asns or (1, 0)
+        again = "or render with --renumber to allocate anew"
+        if asn in cores:
+            c = cores[asn]
+            return Cause((*c.path, "asn"), f"expected an AS not allocated to a rack, found {asn}, "
+                         f"the AS of rack {key} in the IPAM state",
+                         f"give core {c.name} another AS, {again}")
+        if not lo <= asn <= hi:
+            return Cause(("pools", "rack_asns"), "expected a range holding the rack AS numbers "
+                         f"in the IPAM state, found {lo}-{hi}", f"widen the range, {again}")
+        return self._generic("rack_asns", self.m.rack(key).path)
+
+    @staticmethod
+    def _generic(section: str, path: Path) -> Cause:
+        """A stored value that fits its pool and still cannot be kept: held twice
+        (a hand-edited state file)."""
+        return Cause(path, f"expected each {_WORDS[section]} once in the IPAM state, found one "
+                     "held twice", "fix the state file, or render with --renumber to allocate "
+                     "anew")
 
     # --- rack pod pools --------------------------------------------------
     def _rack_pools(self) -> None:
@@ -279,21 +461,29 @@ class _Allocator:
             if r.pod_pool is not None:
                 pool.reserve(r.pod_pool)
                 self.out.rack_pools[r.name] = r.pod_pool
+        claimed = {r.pod_pool for r in m.racks if r.pod_pool is not None}
         for key, text in sorted(self.stored["rack_pools"].items()):
             net = IPv4Network(text)
             r = racks.get(key)
             if r is not None and r.pod_pool is not None:
+                cause = Cause((*r.path, "pod_pool"), f"expected {net}, the pool allocated to "
+                              f"rack {key} in the IPAM state, found {r.pod_pool}",
+                              f"remove pod_pool or set it to {net}, or render with --renumber "
+                              "to move it")
                 if r.pod_pool != net:
-                    self.out.changes.append(f"replaced rack_pools {key}: {net} → {r.pod_pool}")
+                    self.pool_causes[key] = cause
+                self._pinned("rack_pools", key, text, r.pod_pool, cause)
                 continue
             if not self._keep_or_drop("rack_pools", key, r is not None):
-                pool.reserve(net)
+                if not pool.reserve(net):
+                    pool.block(net)
                 continue
             if pool.reserve(net):
                 self.out.rack_pools[key] = net
                 self.out.state["rack_pools"][key] = str(net)
-            else:
-                self.out.changes.append(f"dropped rack_pools {key}: {net} (no longer valid)")
+            elif net not in claimed:       # claimed: the clash is reported as such
+                self.pool_causes[key] = self._pool_cause(key, net, racks)
+                self._moved("rack_pools", key, text, self.pool_causes[key])
         self._explicit_pool_clashes(racks)
         missing = sorted(r.name for r in m.racks if r.name not in self.out.rack_pools)
         for i, name in enumerate(missing):
@@ -306,6 +496,25 @@ class _Allocator:
             self.out.rack_pools[name] = net
             self.out.state["rack_pools"][name] = str(net)
             self.out.changes.append(f"allocated rack_pools {name}: {net}")
+
+    def _pool_cause(self, key: str, net: IPv4Network, racks: dict[str, Any]) -> Cause:
+        p = self.m.pools
+        again = "or render with --renumber to allocate anew"
+        if net.prefixlen != p.rack_prefix_length:
+            return Cause(("pools", "pod", "rack_prefix_length"),
+                         f"expected {net.prefixlen}, the length of the rack pools in the IPAM "
+                         f"state, found {p.rack_prefix_length}",
+                         f"keep {net.prefixlen}, {again}")
+        if p.pod is not None and not net.subnet_of(p.pod):
+            return Cause(("pools", "pod", "supernet"), "expected a supernet holding the rack "
+                         f"pools in the IPAM state, found {p.pod}",
+                         f"keep one that holds them, {again}")
+        over = next((r for r in racks.values() if r.pod_pool and r.pod_pool.overlaps(net)), None)
+        if over is not None:
+            return Cause((*over.path, "pod_pool"), "expected a pool clear of the rack pools in "
+                         f"the IPAM state, found {over.pod_pool}, overlapping rack {key}'s {net}",
+                         f"choose another pool, {again}")
+        return self._generic("rack_pools", racks[key].path)
 
     def _explicit_pool_clashes(self, racks: dict[str, Any]) -> None:
         for r in racks.values():
@@ -339,14 +548,15 @@ class _Allocator:
             if not self._keep_or_drop("node_blocks", key, n is not None):
                 for b in blocks:
                     for pl in pools.values():
-                        pl.reserve(b)
+                        if not pl.reserve(b):
+                            pl.block(b)
                 continue
             pool = pools.get(n.rack)
-            mine = [b for b in blocks if pool is not None and pool.reserve(b)]
+            if pool is None:
+                continue        # the rack has no pool: its exhaustion is reported
+            mine = [b for b in blocks if pool.reserve(b)]
             if len(mine) < len(blocks):
-                self.out.changes.append(f"dropped node_blocks {key}: "
-                                        f"{[str(b) for b in blocks if b not in mine]} "
-                                        f"(outside rack {n.rack} pool)")
+                self._moved("node_blocks", key, texts, self._block_cause(n, blocks))
             if len(mine) > n.pod_blocks and self.prune:
                 for b in mine[n.pod_blocks:]:
                     pool.release(b)
@@ -377,6 +587,24 @@ class _Allocator:
                 self.out.state["node_blocks"][n.name] = [str(b) for b in blocks]
                 self.out.node_blocks[n.name] = tuple(blocks[:n.pod_blocks])
 
+    def _block_cause(self, n: Any, blocks: list[IPv4Network]) -> Cause:
+        p = self.m.pools
+        again = "or render with --renumber to allocate anew"
+        if n.rack in self.pool_causes:
+            return self.pool_causes[n.rack]      # its rack's pool moves, and the blocks with it
+        if any(b.prefixlen != p.block_prefix_length for b in blocks):
+            old = next(b.prefixlen for b in blocks if b.prefixlen != p.block_prefix_length)
+            return Cause(("pools", "pod", "block_prefix_length"),
+                         f"expected {old}, the length of the node blocks in the IPAM state, "
+                         f"found {p.block_prefix_length}", f"keep {old}, {again}")
+        home = next((k for k, t in sorted(self.stored["rack_pools"].items())
+                     if k != n.rack and any(b.subnet_of(IPv4Network(t)) for b in blocks)), None)
+        if home is not None:
+            return Cause((*n.path, "name"), f"expected node {n.name} in rack {home}, whose pool "
+                         f"holds its pod blocks in the IPAM state, found it in rack {n.rack}",
+                         f"move it back, {again}")
+        return self._generic("node_blocks", n.path)
+
     # --- ToR–core links --------------------------------------------------
     def _links(self) -> None:
         m = self.m
@@ -397,34 +625,40 @@ class _Allocator:
         for r in m.racks:
             given[r.tor.name] = (r.tor.router_id, r.tor.path)
             given.update({s.name: (s.router_id, s.path) for s in r.rr_switches})
-        explicit = {k for k, (rid, _) in given.items() if rid is not None}
+        explicit = {k: (*path, "router_id") for k, (rid, path) in given.items()
+                    if rid is not None}
         for name in sorted(explicit):
             rid, path = given[name]
             pool.reserve(IPv4Network(rid))
             self.out.router_ids[name] = rid
             self._clash("router_ids", name, str(rid), (*path, "router_id"), "router id",
-                        explicit)
+                        set(explicit))
         wanted = sorted(k for k in given if k not in explicit)
         self._simple("router_ids", wanted, pool, ("pools", "loopbacks"), "router id", explicit)
 
     def _simple(self, section: str, wanted: list[str], pool: PrefixPool, path: Path,
-                what: str, explicit: set[str] = frozenset()) -> None:
+                what: str, explicit: dict[str, Path] | None = None) -> None:
         """One prefix per key from one pool (links, router ids); keys in `explicit`
-        have a value in the model that replaces their stored one."""
+        have a value in the model (at that path) that replaces their stored one."""
+        explicit = explicit or {}
+        claimed = {str(self.out.router_ids[k]) for k in explicit}
         for key, text in sorted(self.stored[section].items()):
             net = IPv4Network(text if "/" in str(text) else f"{text}/32")
             if key in explicit:
-                if str(self.out.router_ids.get(key)) != str(text):
-                    self.out.changes.append(f"replaced {section} {key}: {text} → "
-                                            f"{self.out.router_ids[key]}")
+                self._pinned(section, key, text, self.out.router_ids[key], Cause(
+                    explicit[key], f"expected {text}, the router id allocated to {key} in the "
+                    f"IPAM state, found {self.out.router_ids[key]}",
+                    f"remove router_id or set it to {text}, or render with --renumber to "
+                    "move it"))
                 continue
             if not self._keep_or_drop(section, key, key in wanted):
-                pool.reserve(net)
+                if not pool.reserve(net):
+                    pool.block(net)
                 continue
             if pool.reserve(net):
                 self._record(section, key, net)
-            else:
-                self.out.changes.append(f"dropped {section} {key}: {text} (no longer valid)")
+            elif str(text) not in claimed:       # a clash is reported as such
+                self._moved(section, key, text, self._simple_cause(section, key, net, pool, path))
         missing = [k for k in wanted if k not in self.out.state[section]]
         for i, key in enumerate(missing):
             net = pool.take()
@@ -435,6 +669,15 @@ class _Allocator:
                 return
             self._record(section, key, net)
             self.out.changes.append(f"allocated {section} {key}: {self.out.state[section][key]}")
+
+    def _simple_cause(self, section: str, key: str, net: IPv4Network, pool: PrefixPool,
+                      path: Path) -> Cause:
+        if not net.subnet_of(pool.parent):
+            words = "link /31s" if section == "links" else "router ids"
+            return Cause(path, f"expected a prefix holding the {words} in the IPAM state, "
+                         f"found {pool.parent}", "keep one that holds them, or render with "
+                         "--renumber to allocate anew")
+        return self._generic(section, path)
 
     def _record(self, section: str, key: str, net: IPv4Network) -> None:
         if section == "links":

@@ -23,10 +23,13 @@ def state_dir_for(model_file: FsPath) -> FsPath:
     return model_file.parent / "state"
 
 
-def build(model_file: FsPath, state_dir: FsPath | None = None, prune: bool = False) -> Result:
+def build(model_file: FsPath, state_dir: FsPath | None = None, prune: bool = False,
+          renumber: bool = False) -> Result:
+    """`renumber`: a change that moves stored allocations is carried out (and listed
+    in `alloc.renumbered`) instead of refused."""
     model = load_model(model_file)
     state_dir = state_dir or state_dir_for(model_file)
-    alloc = allocate(model, load_state(state_dir), prune=prune)
+    alloc = allocate(model, load_state(state_dir), prune=prune, renumber=renumber)
     intent = build_intent(model, alloc)
     return Result(model, alloc, intent, dump_state(model, alloc.state))
 
