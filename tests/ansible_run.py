@@ -1,4 +1,4 @@
-"""Running this project's playbooks with ansible-playbook from the tests: a
+"""Running Ansible's tools on this project's playbooks and plugins from the tests: a
 generated inventory (the fabric inventory plugin on a model), an isolated Ansible
 home, no colour; and the PLAY RECAP as numbers."""
 
@@ -12,18 +12,32 @@ from pathlib import Path
 from conftest import ROOT
 
 PLAYBOOKS = ROOT / "playbooks"
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+
+
+def tool(name: str) -> str:
+    """An Ansible program (`ansible-playbook`, `ansible-doc`, ...) of this interpreter's venv."""
+    return str(Path(sys.executable).parent / name)
+
+
+def ansible_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """The environment for an Ansible tool: this project's ansible.cfg, a home under tmp."""
+    return {**os.environ, "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
+            "ANSIBLE_HOME": str(tmp / "ansible-home"), "ANSIBLE_LOCAL_TEMP": str(tmp / "atmp"),
+            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **extra}
+
+
+def inventory_for(tmp: Path, model: Path) -> Path:
+    """An inventory file for the fabric plugin on `model`."""
+    inventory = tmp / "fabric.inventory.yml"
+    inventory.write_text(f"plugin: fabric\nmodel: {model}\n")
+    return inventory
 
 
 def playbook(tmp: Path, model: Path, name: str, *extra: str) -> tuple[int, str]:
     """Run playbooks/`name` on the inventory of `model`; (exit code, output)."""
-    inventory = tmp / "fabric.inventory.yml"
-    inventory.write_text(f"plugin: fabric\nmodel: {model}\n")
-    env = {**os.environ, "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
-           "ANSIBLE_HOME": str(tmp / "ansible-home"), "ANSIBLE_LOCAL_TEMP": str(tmp / "atmp"),
-           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
-    run = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(inventory), str(PLAYBOOKS / name),
-                          *extra], capture_output=True, text=True, env=env, timeout=300)
+    run = subprocess.run([tool("ansible-playbook"), "-i", str(inventory_for(tmp, model)),
+                          str(PLAYBOOKS / name), *extra], capture_output=True, text=True,
+                         env=ansible_env(tmp), timeout=300)
     return run.returncode, run.stdout + run.stderr
 
 
