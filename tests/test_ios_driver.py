@@ -495,7 +495,7 @@ def test_neighbors_and_napalm_getter(applied: IosSimulator, drv: CiscoIosDriver)
     assert peers["100.126.0.6"]["is_up"] and peers["100.126.0.6"]["remote_as"] == 65005
     assert peers["100.126.0.6"]["remote_id"] == "100.125.0.5"
     assert peers["100.126.0.6"]["description"] == "core core-frr"
-    assert peers["100.126.0.6"]["address_family"]["ipv4 unicast"]["accepted_prefixes"] == 7
+    assert peers["100.126.0.6"]["address_family"]["ipv4"]["accepted_prefixes"] == 7
     assert not peers["100.126.0.8"]["is_up"]
     # NAPALM's parser does not read the `*` of a dynamic peer's block: not reported.
     assert "10.10.2.21" not in peers

@@ -34,7 +34,11 @@ the candidate contains. A candidate line outside those is refused at load.
 * `confirm_commit` (`configure confirm`, `write memory`), `has_pending_commit` (`show
   archive config rollback timer`), `rollback` (`configure revert now` while a timer
   runs, else `configure replace flash:rollback_config.txt force`, the running config
-  NAPALM saved at the last commit), `get_config`, `get_bgp_neighbors`: NAPALM's.
+  NAPALM saved at the last commit), `get_config`, `get_facts`, `get_bgp_neighbors`,
+  `get_bgp_neighbors_detail`: NAPALM's, and NAPALM's other getters as they are. Where
+  its output differs from its documented shape it is corrected: the address family
+  "ipv4 unicast" is keyed "ipv4", descriptions come from the config (its parser carries
+  one neighbor's on to the next), fqdn is the hostname when no domain is set.
   `neighbors()` reads `show bgp ipv4 unicast summary` and `... neighbors` (state, AS,
   uptime, prefixes, and GR from the "Graceful Restart Capability" line).
 * Host keys: unknown keys are refused unless `accept_unknown_host_keys`; known keys
@@ -103,6 +107,7 @@ class IosCommitError(CommitErrorMixin, IosError):
 SECRET = re.compile(r"(\b(?:password|secret)\s+(?:\d{1,2}\s+)?)(\S+)", re.IGNORECASE)
 _NB_PW = re.compile(r"^(neighbor \S+) password(?: ([07]))? (.+)$")
 _XLAT = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
+_AF = {"ipv4 unicast": "ipv4", "ipv6 unicast": "ipv6"}
 _SKIP = ("exit-address-family", "exit-bmp-server-mode", "exit-peer-policy",
          "exit-peer-session", "end")
 
@@ -532,9 +537,40 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
                 raise self._refused("rollback", out)
 
     def get_bgp_neighbors(self) -> dict[str, Any]:
+        """NAPALM's (`show bgp all summary`, `show bgp ipv4 unicast neighbors`)."""
         self._require()
         with self._mapped("get_bgp_neighbors"):
-            return super().get_bgp_neighbors()
+            out = super().get_bgp_neighbors()
+        # NAPALM ios keys the unicast families "ipv4 unicast" / "ipv6 unicast"; its
+        # documented shape (and nxos_ssh, and the other drivers here) say "ipv4"/"ipv6".
+        # Its parser also carries one neighbor's description on to the next neighbors
+        # without one: the descriptions are taken from the config instead.
+        descr = {m.group(1): m.group(2) for _, line in config_items(self._running())
+                 if (m := re.match(r"^neighbor (\S+) description (.+)$", line))}
+        for vrf in out.values():
+            for addr, peer in vrf["peers"].items():
+                peer["address_family"] = {_AF.get(k, k): v
+                                          for k, v in peer["address_family"].items()}
+                peer["description"] = descr.get(addr, "")
+        return out
+
+    def get_bgp_neighbors_detail(self, neighbor_address: str = "") -> dict[str, Any]:
+        """NAPALM's (`show ip bgp all summary`, `show ip bgp ipv4 unicast neighbors X`,
+        its own TextFSM templates)."""
+        self._require()
+        with self._mapped("get_bgp_neighbors_detail"):
+            return super().get_bgp_neighbors_detail(neighbor_address)
+
+    def get_facts(self) -> dict[str, Any]:
+        """NAPALM's (`show version`, `show hosts`, `show ip interface brief`); with no
+        domain set, fqdn is the hostname (NAPALM says "Unknown", or appends the words of
+        "Default domain is not set")."""
+        self._require()
+        with self._mapped("get_facts"):
+            out = dict(super().get_facts())
+        if out["fqdn"] == "Unknown" or out["fqdn"].endswith(".not set"):
+            out["fqdn"] = out["hostname"]
+        return out
 
     # ----- getters
     def _show(self, command: str) -> str:

@@ -47,8 +47,14 @@ outside those sections is refused at load.
   waits for its commit, it restores the checkpoint at once; the switch's timer then
   has nothing left to undo (the simulator ends it; on a real switch this is the first
   thing to check).
-* `get_bgp_neighbors()` is NAPALM's; `neighbors()` reads `show bgp ipv4 unicast
-  summary` and `show bgp ipv4 unicast neighbors` (GR capability advertised/received).
+* Getters: `get_facts` and every getter nxos_ssh has (`NXOS_SSH_GETTERS`) are
+  NAPALM's. `get_bgp_neighbors` is NAPALM's with `remote_id`, `sent_prefixes`,
+  `accepted_prefixes` and `description` (which nxos_ssh leaves at 0.0.0.0 / -1 / "")
+  filled from `show ip bgp neighbors` (ntc-templates' cisco_nxos template; the remote
+  router ID, which it does not capture, by a regex here). `get_bgp_neighbors_detail`
+  (nxos_ssh has none) is built from the two, in the shape of `getters`.
+  `neighbors()` reads `show bgp ipv4 unicast summary` and `show bgp ipv4 unicast
+  neighbors` (GR capability advertised/received).
 
 Secrets: the login password and every key of the candidate are masked in this
 module's exceptions and in the log records of this module, NAPALM, netmiko, paramiko
@@ -117,6 +123,8 @@ class NxosCommitError(CommitErrorMixin, NxosError):
 _SECRET = re.compile(r"(\b(?:password|key-string|secret)\s+(?:\d\s+)?)(\S+)", re.IGNORECASE)
 _ERROR_LINE = re.compile(r"^\s*%\s")
 _REFUSED = re.compile(r"Syntax error while parsing '(.+)'")
+_REMOTE_ID = re.compile(
+    r"^BGP neighbor is (\S+?),(?:.*\n)*?\s+BGP version \d+, remote router ID (\S+)", re.M)
 CR_MIN, CR_MAX = 30, 3600          # the commit-timeout range [doc]
 
 
@@ -534,14 +542,79 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         self._pending = False
 
     # ----- getters
-    def get_bgp_neighbors(self) -> dict[str, Any]:
-        """NAPALM's (`show bgp all summary vrf all`)."""
+    def _napalm_getter(self, name: str, *args: Any) -> Any:
+        """nxos_ssh's getter `name`, its failures as this driver's error."""
         try:
-            return self._require().get_bgp_neighbors()
+            return getattr(self._require(), name)(*args)
         except NxosError:
             raise
         except Exception as exc:
-            raise self._error(NxosError, f"cannot read the BGP summary: {exc}") from None
+            raise self._error(NxosError, f"{name}: {type(exc).__name__}: {exc}") from None
+
+    def _neighbor_rows(self) -> dict[str, dict[str, Any]]:
+        """`show ip bgp neighbors` by ntc-templates' cisco_nxos template, per address;
+        the template leaves out the remote router ID, read here by `_REMOTE_ID`."""
+        from .getters import ntc
+
+        text = self._command("show ip bgp neighbors", check=False)
+        if self._errors(text):
+            return {}
+        ids = dict(_REMOTE_ID.findall(text))
+        out = {}
+        for r in ntc("cisco_nxos", "show ip bgp neighbors", text):
+            r["remote_id"] = ids.get(r["neighbor"], "")
+            out[r["neighbor"]] = r
+        return out
+
+    def get_bgp_neighbors(self) -> dict[str, Any]:
+        """NAPALM's (`show bgp all summary vrf all`), with what nxos_ssh leaves out
+        (`remote_id` "0.0.0.0", `sent_prefixes` -1) from `show ip bgp neighbors`."""
+        out = self._napalm_getter("get_bgp_neighbors")
+        rows = self._neighbor_rows()
+        for vrf in out.values():
+            for addr, peer in vrf["peers"].items():
+                r = rows.get(addr)
+                if r is None:
+                    continue
+                peer["description"] = peer["description"] or r["description"]
+                if not peer["is_up"]:
+                    continue
+                peer["remote_id"] = r["remote_id"] or peer["remote_id"]
+                for fam in peer["address_family"].values():
+                    if r["sent_paths"]:
+                        fam["sent_prefixes"] = int(r["sent_paths"])
+                    if r["accepted_paths"]:
+                        fam["accepted_prefixes"] = int(r["accepted_paths"])
+        return out
+
+    def get_bgp_neighbors_detail(self, neighbor_address: str = "") -> dict[str, Any]:
+        """nxos_ssh has none: NAPALM's shape (see `getters`) from `show ip bgp
+        neighbors` (ntc-templates) and the summary of `get_bgp_neighbors`."""
+        from .getters import Peer, bgp_neighbors_detail
+
+        summary = self._napalm_getter("get_bgp_neighbors").get("global", {}).get("peers", {})
+        rows = self._neighbor_rows()
+        peers = []
+        for addr, s in summary.items():
+            r = rows.get(addr, {})
+            up = bool(s["is_up"])
+            fam = s["address_family"].get("ipv4", {})
+            peers.append(Peer(
+                address=addr, local_as=s["local_as"], remote_as=s["remote_as"],
+                state=(r.get("bgp_state") or ("Established" if up else "Idle")).strip(),
+                uptime=max(int(s["uptime"]), 0), received=max(fam.get("received_prefixes", 0), 0),
+                sent=int(r["sent_paths"]) if r.get("sent_paths") else -1,
+                remote_id=r.get("remote_id", ""), description=r.get("description", ""),
+                msgs_in=int(r.get("total_mess_count_rcvd") or 0),
+                msgs_out=int(r.get("total_mess_count_sent") or 0)))
+        return bgp_neighbors_detail(peers, neighbor_address)
+
+    def get_facts(self) -> dict[str, Any]:
+        """nxos_ssh's (`show version`, `show hosts`, `show interface status`, `show
+        hostname`, `show inventory`); with no domain, fqdn is the hostname."""
+        out = dict(self._napalm_getter("get_facts"))
+        out["fqdn"] = out["fqdn"] or out["hostname"]
+        return out
 
     def neighbors(self) -> list[Neighbor]:
         from napalm.base.helpers import as_number
@@ -585,3 +658,21 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
                 cur["gr_adv"] = "advertised" in how
                 cur["gr_rcv"] = "received" in how
         return out
+
+
+def _delegate(name: str) -> Any:
+    def getter(self: CiscoNxosDriver, *args: Any) -> Any:
+        return self._napalm_getter(name, *args)
+    getter.__name__ = name
+    getter.__doc__ = f"nxos_ssh's `{name}`."
+    return getter
+
+
+# The getters nxos_ssh has and this driver does not build itself: NAPALM's, as they are.
+NXOS_SSH_GETTERS = ("get_interfaces", "get_interfaces_ip", "get_interfaces_counters",
+                    "get_lldp_neighbors", "get_lldp_neighbors_detail", "get_environment",
+                    "get_arp_table", "get_mac_address_table", "get_ntp_peers",
+                    "get_ntp_servers", "get_snmp_information", "get_users", "get_vlans",
+                    "get_optics", "get_network_instances", "get_route_to")
+for _name in NXOS_SSH_GETTERS:
+    setattr(CiscoNxosDriver, _name, _delegate(_name))

@@ -48,13 +48,15 @@ import ipaddress
 import logging
 import math
 import re
+from typing import Any
 
 from hier_config import HConfig
 from hier_config.platforms.driver_base import HConfigDriverRules
 from hier_config.platforms.hp_comware5.driver import HConfigDriverHPComware5
 
 from ..errors import OperationalError
-from .netmiko_cli import NetmikoCliDriver, ShortUndoMixin, hier_rules
+from .getters import facts, ntc
+from .netmiko_cli import NetmikoCliDriver, ShortUndoMixin, hier_rules, seconds, uptime_seconds
 from .session import PW_MARK as PW_MARK
 from .session import CommitErrorMixin
 
@@ -209,15 +211,61 @@ class ComwareDriver(NetmikoCliDriver):
     PEERS = "display bgp peer ipv4"
     ROUTER_ID = re.compile(r"BGP local router ID:\s*(\S+)")
     LOCAL_AS = re.compile(r"Local AS number:\s*(\d+)")
-    ROW = re.compile(r"^\s*(?P<dyn>\*)?\s*(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\s+(?P<as>\d+)\s+"
-                     r"(?P<rcvd>\d+)\s+(?P<sent>\d+)\s+(?P<outq>\d+)\s+(?P<pref>\d+)\s+"
-                     r"(?P<updown>\S+)\s+(?P<state>\S+)\s*$")
     PEERS_VERBOSE = "display bgp peer ipv4 verbose"
     VERBOSE_PEER = re.compile(r"\bPeer:\s*(\d+\.\d+\.\d+\.\d+)")
     REMOTE_ID = re.compile(r"remote router ID\s+(\S+)")
 
+    ADVERTISED = re.compile(r"Advertised routes total:\s*(\d+)")
+    VERSION = re.compile(r"Comware Software, Version (\S+, Release \S+)")
+    MODEL_UPTIME = re.compile(r"^H3C (\S+) uptime is (.+)$", re.M)
+
     def _errors(self, lines: list[str]) -> list[str]:
         return [ln.strip() for ln in lines if _ERROR.match(ln) and not _SYSLOG.match(ln)]
+
+    # ----- getters
+    def _summary_rows(self, text: str) -> list[dict[str, Any]]:
+        """`display bgp peer ipv4` by ntc-templates' hp_comware template. The template
+        knows no row of a dynamically created peer (`*` before the address): the mark
+        is noted and blanked first."""
+        dynamic = set()
+        lines = []
+        for line in text.splitlines():
+            if m := re.match(r"^\s*\*\s*(\d+\.\d+\.\d+\.\d+)\s", line):
+                dynamic.add(m.group(1))
+                line = "  " + line.strip().lstrip("*").strip()
+            lines.append(line)
+        return [{"address": r["peer"], "remote_as": int(r["remote_asn"]),
+                 "prefixes": int(r["prefixes_received"] or 0),
+                 "uptime": seconds(r["up_down"]), "state": r["state"],
+                 "msgs_in": int(r["messages_received"] or 0),
+                 "msgs_out": int(r["messages_sent"] or 0),
+                 "out_q": int(r["output_queue"] or 0), "dynamic": r["peer"] in dynamic}
+                for r in ntc("hp_comware", "display bgp peer ipv4", "\n".join(lines))]
+
+    def _sent(self, address: str) -> int:
+        """`display bgp routing-table ipv4 peer X advertised-routes statistics`."""
+        try:
+            text = self._command(f"display bgp routing-table ipv4 peer {address} "
+                                 "advertised-routes statistics")
+        except ComwareError:
+            return -1
+        return int(m.group(1)) if (m := self.ADVERTISED.search(text)) else -1
+
+    def get_facts(self) -> dict[str, Any]:
+        """`display version` (no ntc-template: parsed here), `display device manuinfo`
+        and `display interface brief` (ntc-templates)."""
+        version = self._command("display version")
+        model, uptime = "", 0.0
+        if m := self.MODEL_UPTIME.search(version):
+            model, uptime = m.group(1), float(uptime_seconds(m.group(2)))
+        manu = ntc("hp_comware", "display device manuinfo",
+                   self._command("display device manuinfo"))
+        serial = next((r["device_serial_number"] for r in manu if r["device_serial_number"]), "")
+        brief = ntc("hp_comware", "display interface brief",
+                    self._command("display interface brief"))
+        return facts(uptime=uptime, vendor="H3C", model=model, hostname=self._sysname(),
+                     os_version=m.group(1) if (m := self.VERSION.search(version)) else "",
+                     serial_number=serial, interface_list=[r["interface"] for r in brief])
 
     def _group_range(self, line: str) -> tuple[ipaddress.IPv4Network, str] | None:
         if m := re.match(r"^peer (\d+\.\d+\.\d+\.\d+)(?: (\d{1,2}))? group (\S+)", line):

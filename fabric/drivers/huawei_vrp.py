@@ -33,13 +33,15 @@ import contextlib
 import ipaddress
 import logging
 import re
+from typing import Any
 
 from hier_config import HConfig
 from hier_config.platforms.driver_base import HConfigDriverRules
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from ..errors import OperationalError
-from .netmiko_cli import NetmikoCliDriver, ShortUndoMixin, hier_rules
+from .getters import facts, ntc
+from .netmiko_cli import NetmikoCliDriver, ShortUndoMixin, hier_rules, seconds, uptime_seconds
 from .session import PW_MARK as PW_MARK
 from .session import CommitErrorMixin
 
@@ -95,6 +97,12 @@ def config_items(text: str) -> list[tuple[int, str]]:
             continue
         out.append((len(line) - len(line.lstrip(" ")), " ".join(stripped.split())))
     return out
+
+
+def _asn(text: str) -> int:
+    """`65001` or the dotted form `1.10` → the AS number."""
+    hi, _, lo = text.partition(".")
+    return int(hi) * 65536 + int(lo) if lo else int(hi)
 
 
 def _owned_kind(head: str) -> str | None:
@@ -174,14 +182,37 @@ class VrpDriver(NetmikoCliDriver):
     PEERS = "display bgp peer"
     ROUTER_ID = re.compile(r"BGP local router ID\s*:\s*(\S+)")
     LOCAL_AS = re.compile(r"Local AS number\s*:\s*(\d+)")
-    ROW = re.compile(r"^\s*(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\s+(?P<v>\d)\s+(?P<as>\d+)\s+"
-                     r"(?P<rcvd>\d+)\s+(?P<sent>\d+)\s+(?P<outq>\d+)\s+(?P<updown>\S+)\s+"
-                     r"(?P<state>[A-Za-z]+)\s+(?P<pref>\d+)\s*$")
     PEERS_VERBOSE = "display bgp peer verbose"
     VERBOSE_PEER = re.compile(r"BGP Peer is (\d+\.\d+\.\d+\.\d+)")
     REMOTE_ID = re.compile(r"Remote router ID\s+(\S+)", re.IGNORECASE)
 
+    ESN = re.compile(r"ESN of (?:slot|device)\s*\S*\s*:\s*(\S+)", re.IGNORECASE)
+
     _in_system = False          # this session is in system view (maybe with a candidate)
+
+    # ----- getters
+    def _summary_rows(self, text: str) -> list[dict[str, Any]]:
+        """`display bgp peer` by ntc-templates' huawei_vrp template (which leaves the
+        router ID and local AS of the header to `ROUTER_ID` / `LOCAL_AS`)."""
+        return [{"address": r["peer"].lstrip("*"), "remote_as": _asn(r["asn"]),
+                 "prefixes": int(r["pref_rcvd"] or 0), "uptime": seconds(r["up_down"]),
+                 "state": r["state"], "msgs_in": int(r["msg_rcvd"] or 0),
+                 "msgs_out": int(r["msg_sent"] or 0), "out_q": int(r["out_q"] or 0),
+                 "dynamic": r["peer"].startswith("*")}
+                for r in ntc("huawei_vrp", "display bgp peer", text)]
+
+    def get_facts(self) -> dict[str, Any]:
+        """`display version` and `display interface brief` (ntc-templates), `display
+        esn` (no template: parsed here)."""
+        ver = ntc("huawei_vrp", "display version", self._command("display version"))
+        v = ver[0] if ver else {}
+        esn = m.group(1) if (m := self.ESN.search(self._command("display esn"))) else ""
+        brief = ntc("huawei_vrp", "display interface brief",
+                    self._command("display interface brief"))
+        version = f"{v.get('vrp_version', '')} ({v.get('product_version', '')})" if v else ""
+        return facts(uptime=float(uptime_seconds(v.get("uptime", ""))), vendor="Huawei",
+                     model=v.get("model", ""), hostname=self._sysname(), os_version=version,
+                     serial_number=esn, interface_list=[r["interface"] for r in brief])
 
     @staticmethod
     def _errors(lines: list[str]) -> list[str]:

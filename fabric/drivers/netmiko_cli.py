@@ -10,6 +10,11 @@ format, which sections it owns, its hier_config driver, its errors, how it commi
 confirms, saves and rolls back, and the layout of its peer tables. The class
 attributes below list every such knob.
 
+Getters (`get_bgp_neighbors`, `get_bgp_neighbors_detail`; a vendor adds `get_facts`)
+are in the shapes of `getters`: the peer table by the vendor's ntc-templates template
+(`_summary_rows`), the verbose display (GR, remote router ID, advertised routes; no
+template exists) and the descriptions of the config by this module.
+
 `ShortUndoMixin` and `hier_rules` are the hier_config side both vendors share: the
 short `undo` forms, the commands that overwrite in place (no undo before them), and
 an order that respects dependencies.
@@ -35,6 +40,7 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 
 from ..errors import OperationalError
 from ..observed import Neighbor
+from .getters import Peer, bgp_neighbors, bgp_neighbors_detail
 from .session import PW_MARK, Items, SwitchSession, TrackedCommit, redact
 
 # ---------------------------------------------------------------------- peer tables
@@ -50,6 +56,16 @@ def seconds(updown: str) -> int:
     if m := re.fullmatch(r"(\d+)d(\d+)h", updown):
         return int(m[1]) * 86400 + int(m[2]) * 3600
     return 0
+
+
+_UNIT = {"year": 31536000, "week": 604800, "day": 86400, "hour": 3600, "minute": 60,
+         "second": 1}
+
+
+def uptime_seconds(text: str) -> int:
+    """`0 weeks, 1 day, 2 hours, 5 minutes` (a `display version` uptime) → seconds."""
+    return sum(int(n) * _UNIT[unit] for n, unit in
+               re.findall(r"(\d+)\s+(year|week|day|hour|minute|second)s?", text))
 
 
 # ---------------------------------------------------------------------- hier_config
@@ -165,8 +181,7 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
     PEERS: ClassVar[str]                        # the summary command
     ROUTER_ID: ClassVar[re.Pattern[str]]
     LOCAL_AS: ClassVar[re.Pattern[str]]
-    ROW: ClassVar[re.Pattern[str]]              # a summary row; group `dyn` if shown
-    PEERS_VERBOSE: ClassVar[str]                # the verbose command
+    PEERS_VERBOSE: ClassVar[str]                # the verbose command (GR, remote ID)
     VERBOSE_PEER: ClassVar[re.Pattern[str]]     # starts a peer's block: group 1 address
     REMOTE_ID: ClassVar[re.Pattern[str]]        # the remote router ID in it
 
@@ -427,25 +442,26 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
         return " ".join(lines).lower()
 
     # ----- getters
+    def _summary_rows(self, text: str) -> list[dict[str, Any]]:
+        """The rows of the vendor's peer table (per vendor: its ntc-template), each
+        with address, remote_as, prefixes, uptime, state, msgs_in, msgs_out, out_q,
+        dynamic."""
+        raise NotImplementedError
+
+    def _sysname(self) -> str:
+        """The device's name, as its prompt shows it (netmiko's base prompt)."""
+        return str(self._require().base_prompt).strip("<>[]~*")
+
     def _peer_summary(self) -> tuple[str, int, list[dict[str, Any]]]:
         text = self._command(self.PEERS)
         rid = m.group(1) if (m := self.ROUTER_ID.search(text)) else ""
         local = int(m.group(1)) if (m := self.LOCAL_AS.search(text)) else 0
-        rows = []
-        for line in text.splitlines():
-            if m := self.ROW.match(line):
-                row = {"address": m["addr"], "remote_as": int(m["as"]),
-                       "received": int(m["rcvd"]), "sent": int(m["sent"]),
-                       "prefixes": int(m["pref"]), "uptime": seconds(m["updown"]),
-                       "state": m["state"]}
-                if "dyn" in self.ROW.groupindex:
-                    row["dynamic"] = bool(m["dyn"])
-                rows.append(row)
-        return rid, local, rows
+        return rid, local, self._summary_rows(text) if rid else []
 
     def _peer_details(self) -> dict[str, dict[str, Any]]:
-        """GR capability and remote router ID per peer from the verbose display; {} if the
-        device refuses it. (Which line shows GR is an assumption; see the report.)"""
+        """GR capability, remote router ID and (where the device shows it) the count of
+        advertised prefixes per peer, from the verbose display (no ntc-template parses
+        it); {} if the device refuses it."""
         try:
             text = self._command(self.PEERS_VERBOSE)
         except self.Error:
@@ -463,7 +479,14 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
                 cur["gr_rcv"] = "received" in how
             elif cur is not None and (m := self.REMOTE_ID.search(line)):
                 cur["remote_id"] = m.group(1)
+            elif cur is not None and (m := re.search(r"Advertised total routes:\s*(\d+)", line)):
+                cur["sent"] = int(m.group(1))
         return out
+
+    def _sent(self, address: str) -> int:
+        """Prefixes advertised to `address` when the verbose display does not say
+        (per vendor); -1 if the device cannot say."""
+        return -1
 
     def neighbors(self) -> list[Neighbor]:
         _, local, rows = self._peer_summary()
@@ -479,25 +502,33 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
                 prefixes_received=r["prefixes"] if up else 0))
         return out
 
-    def get_bgp_neighbors(self) -> dict[str, Any]:
-        """NAPALM's shape: {"global": {"router_id", "peers": {addr: {...}}}}."""
+    def _peers(self) -> tuple[str, list[Peer]]:
+        """The router ID and every peer, from the summary, the verbose display, the
+        descriptions in the config and the advertised counts."""
         rid, local, rows = self._peer_summary()
         details = self._peer_details()
         descr = self._descriptions(r["address"] for r in rows)
-        peers = {}
+        peers = []
         for r in rows:
+            d = details.get(r["address"], {})
             up = r["state"] == "Established"
-            peers[r["address"]] = {
-                "local_as": local, "remote_as": r["remote_as"],
-                "remote_id": details.get(r["address"], {}).get("remote_id", ""),
-                "is_up": up, "is_enabled": True,
-                "description": descr.get(r["address"], ""),
-                "uptime": int(r["uptime"]) if up else -1,
-                "address_family": {"ipv4": {
-                    "received_prefixes": r["prefixes"] if up else -1,
-                    "accepted_prefixes": r["prefixes"] if up else -1,
-                    "sent_prefixes": -1}}}
-        return {"global": {"router_id": rid, "peers": peers}}
+            sent = d["sent"] if "sent" in d else self._sent(r["address"]) if up else 0
+            peers.append(Peer(
+                address=r["address"], local_as=local, remote_as=r["remote_as"],
+                state=r["state"], uptime=int(r["uptime"]), received=r["prefixes"],
+                sent=sent, remote_id=d.get("remote_id", ""),
+                description=descr.get(r["address"], ""), msgs_in=r["msgs_in"],
+                msgs_out=r["msgs_out"], out_q=r["out_q"], dynamic=r["dynamic"]))
+        return rid, peers
+
+    def get_bgp_neighbors(self) -> dict[str, Any]:
+        """NAPALM's shape and semantics (see `getters`)."""
+        rid, peers = self._peers()
+        return bgp_neighbors(rid, peers)
+
+    def get_bgp_neighbors_detail(self, neighbor_address: str = "") -> dict[str, Any]:
+        """NAPALM's shape and semantics (see `getters`)."""
+        return bgp_neighbors_detail(self._peers()[1], neighbor_address)
 
     def _group_range(self, line: str) -> tuple[ipaddress.IPv4Network, str] | None:
         """(addresses, group) if a BGP-view line puts peers into a group (per vendor)."""

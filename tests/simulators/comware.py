@@ -53,6 +53,20 @@ to be plausible; a [guess] is what a test on a real switch should check first.
   block per peer starting `Peer: A  Local: B` [doc: S5820V2 reference]; its line
   `Graceful Restart Capability: advertised and received` is a [guess] modelled on
   the VRP output, the only place the GR state shows here.
+* `display bgp peer ipv4` is parsed by ntc-templates' `hp_comware_display_bgp_peer_ipv4`
+  template; the layout follows its fixtures (tests/hp_comware/display_bgp_peer_ipv4/
+  hp_comware_display_bgp_peer_ipv4.raw and ..._low_uptime.raw in ntc-templates).
+  `... verbose` also prints `Sent: Total N messages, Update messages 0` [doc: the
+  S5820V2 reference's field list].
+* Getter displays: `display version` (`H3C Comware Software, Version 7.1.070, Release
+  ...`, `H3C <model> uptime is W weeks, D days, H hours, M minutes`) [2nd: published V7
+  captures; no ntc-template]; `display device manuinfo` [2nd: ntc-templates
+  tests/hp_comware/display_device_manuinfo]; `display interface brief`, every port in
+  route mode, short names (XGE1/0/1) [2nd: ntc-templates tests/hp_comware/
+  display_interface_brief/hp_comware_display_interface_brief_release_60615P16.raw];
+  `display bgp routing-table ipv4 peer X advertised-routes statistics` → `Advertised
+  routes total: N` [doc: the command; the output line a guess]. Model, serial and
+  MAC are made up.
 * Settings at their default (GR restart timer 150 [doc], purge-time 480, keepalive
   60 hold 180 [2nd]) are not displayed; typing one removes the explicit setting
   [2nd: Comware displays non-default settings only].
@@ -417,6 +431,22 @@ def _x_display_peers(d: ComwareDialect, m: Match) -> str:
     return d.device.peer_table(verbose="verbose" in m.toks, only=m.caps.get("a"))
 
 
+def _x_display_version(d: ComwareDialect, m: Match) -> str:
+    return d.device.version()
+
+
+def _x_display_manuinfo(d: ComwareDialect, m: Match) -> str:
+    return d.device.manuinfo()
+
+
+def _x_display_brief(d: ComwareDialect, m: Match) -> str:
+    return d.device.interface_brief()
+
+
+def _x_display_advertised(d: ComwareDialect, m: Match) -> str:
+    return d.device.advertised_statistics(m.caps["a"])
+
+
 def _x_display_delay(d: ComwareDialect, m: Match) -> str:
     left = d.device.commit_delay_left()
     if left is None:
@@ -451,6 +481,11 @@ DISPLAYS = [
     S("display saved-configuration", run=_x_display_saved),
     S("display bgp peer ipv4 [ unicast ] [ <a:ip> ] [ verbose ]", run=_x_display_peers),
     S("display configuration commit delay", run=_x_display_delay),
+    S("display version", run=_x_display_version),
+    S("display device manuinfo", run=_x_display_manuinfo),
+    S("display interface brief", run=_x_display_brief),
+    S("display bgp routing-table ipv4 [ unicast ] peer <a:ip> advertised-routes statistics",
+      run=_x_display_advertised),
     S("save [ force ]", run=_x_save),
 ]
 ACTIONS: dict[str, list[Spec]] = {
@@ -537,6 +572,7 @@ class ComwareDevice(SimulatedDevice):
         self.minute = minute
         self.auto_establish = auto_establish
         self.root = Node("")
+        self.booted = time.time()
         self.lock = threading.RLock()
         self.saved: str | None = None
         self.saves = 0
@@ -645,6 +681,51 @@ class ComwareDevice(SimulatedDevice):
             self.notify(f"%{stamp} {self.sysname} CFGMAN/4/CFGMAN_ROLLBACK: The configuration "
                         "was not committed within the delay time and has been rolled back.")
 
+    # ----- device displays
+    MODEL = "S6850-56HF"
+    SERIAL = "210235A2CSH19C000001"
+
+    def version(self) -> str:
+        """`display version`, head of it [2nd: published V7 captures]."""
+        w, d, h, mi, _ = self.uptime_parts()
+        return "\n".join([
+            "H3C Comware Software, Version 7.1.070, Release 6635P07",
+            "Copyright (c) 2004-2024 New H3C Technologies Co., Ltd. All rights reserved.",
+            f"H3C {self.MODEL} uptime is {w} weeks, {d} days, {h} hours, {mi} minutes",
+            "Last reboot reason : Cold reboot", "",
+            "Boot image: flash:/S6850-CMW710-BOOT-R6635P07.bin",
+            "Boot image version: 7.1.070, Release 6635P07"])
+
+    def manuinfo(self) -> str:
+        """`display device manuinfo` [2nd: ntc-templates
+        tests/hp_comware/display_device_manuinfo fixtures]."""
+        return "\n".join([
+            "Slot 1 CPU 0:", f"DEVICE_NAME          : {self.MODEL}",
+            f"DEVICE_SERIAL_NUMBER : {self.SERIAL}", "MAC_ADDRESS          : 7057-BF00-0001",
+            "MANUFACTURING_DATE   : 2019-12-01", "VENDOR_NAME          : H3C"])
+
+    def interface_brief(self) -> str:
+        """`display interface brief`, every port routed [2nd: ntc-templates
+        tests/hp_comware/display_interface_brief/..._release_60615P16.raw]; the short
+        names are Comware's [2nd]."""
+        out = ["Brief information on interfaces in route mode:",
+               "Link: ADM - administratively down; Stby - standby",
+               "Protocol: (s) - spoofing",
+               "Interface            Link Protocol Primary IP      Description"]
+        for name, addr, descr in self.interfaces():
+            out.append(f"{short_name(name):<20} UP   UP       {addr or '--':<15} {descr}".rstrip())
+        out += [f"{'InLoop0':<20} UP   UP(s)    --", f"{'NULL0':<20} UP   UP(s)    --", ""]
+        return "\n".join(out)
+
+    def advertised_statistics(self, peer: str) -> str:
+        """`display bgp routing-table ipv4 peer X advertised-routes statistics`
+        [doc: the command, H3C BGP command reference; the output line a guess]."""
+        with self.lock:
+            st = self.peers.get(peer) or next(
+                (s for a, (_, s) in self.dynamic.items() if a == peer), None)
+            sent = st.sent if st is not None and st.state == "Established" else 0
+            return f"\n Advertised routes total: {sent}\n"
+
     # ----- BGP state
     def bgp_config(self) -> tuple[Node | None, Node | None]:
         bgp = self.root.find(("bgp",))
@@ -745,8 +826,22 @@ class ComwareDevice(SimulatedDevice):
                 out.append(f"         Graceful Restart Capability: {how}")
             out += ["         Address family IPv4 Unicast: advertised and received",
                     f"         Received: Total {st.msgs} messages, Update messages 0",
+                    f"         Sent: Total {st.msgs} messages, Update messages 0",
                     "         Peer preferred value: 0"]
         return "\n".join(out)
+
+
+_SHORT = (("Ten-GigabitEthernet", "XGE"), ("M-GigabitEthernet", "MGE"),
+          ("GigabitEthernet", "GE"), ("FortyGigE", "FGE"), ("HundredGigE", "HGE"),
+          ("Twenty-FiveGigE", "WGE"), ("LoopBack", "Loop"), ("Vlan-interface", "Vlan"))
+
+
+def short_name(name: str) -> str:
+    """An interface's name as `display interface brief` abbreviates it [2nd]."""
+    for long, short in _SHORT:
+        if name.startswith(long):
+            return short + name[len(long):]
+    return name
 
 
 def iter_config(text: str) -> list[tuple[int, str]]:

@@ -19,6 +19,7 @@ class PeerState:
     gr: bool = True                 # the peer sends the graceful-restart capability
     remote_id: str = "0.0.0.0"
     msgs: int = 0
+    sent: int = 0                   # prefixes advertised to the peer (while Established)
 
 
 def updown(seconds: float) -> str:
@@ -41,6 +42,31 @@ class SimulatedDevice:
     peers: dict[str, PeerState]
     dynamic: dict[str, tuple[int, PeerState]]
     _timer: threading.Timer | None
+    booted: float = 0.0             # when the device came up (set by the subclass)
+    MODEL: str = ""                 # the chassis model its displays name
+    SERIAL: str = ""                # its serial number [guess: a made-up one]
+
+    def uptime_parts(self) -> tuple[int, int, int, int, int]:
+        """(weeks, days, hours, minutes, seconds) since `booted`."""
+        s = int(time.time() - self.booted)
+        return s // 604800, s % 604800 // 86400, s % 86400 // 3600, s % 3600 // 60, s % 60
+
+    def interfaces(self) -> list[tuple[str, str, str]]:
+        """(name, primary address, description) of every `interface` section."""
+        out = []
+        for node in self.root.children:
+            w = node.text.split()
+            if w[0] != "interface":
+                continue
+            addr, descr = "", ""
+            for c in node.children:
+                cw = c.text.split()
+                if cw[:2] == ["ip", "address"] and len(cw) > 2 and not addr:
+                    addr = cw[2]
+                elif cw[0] == "description":
+                    descr = c.text.split(" ", 1)[1]
+            out.append((" ".join(w[1:]), addr, descr))
+        return out
 
     def static_peers(self) -> list[tuple[str, int]]:
         raise NotImplementedError
@@ -69,9 +95,12 @@ class SimulatedDevice:
 
     # ----- BGP state
     def set_peer(self, address: str, state: str = "Established", prefixes: int = 0,
-                 gr: bool = True, remote_id: str = "0.0.0.0") -> None:
+                 gr: bool = True, remote_id: str = "0.0.0.0", sent: int = 0) -> None:
+        """A peer's state; one not Established has never been up (`since` 0: IOS and
+        NX-OS show `never`)."""
         with self.lock:
-            self.peers[address] = PeerState(state, prefixes, time.time(), gr, remote_id)
+            since = time.time() if state == "Established" else 0.0
+            self.peers[address] = PeerState(state, prefixes, since, gr, remote_id, sent=sent)
 
     def add_dynamic_peer(self, address: str, asn: int | None = None, prefixes: int = 0,
                          state: str = "Established", gr: bool = True) -> None:

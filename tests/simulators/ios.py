@@ -95,6 +95,17 @@ check first.
   "Prefixes Current:", "Local Policy Denied Prefixes:") [2nd]; a dynamic peer shows
   as `*A` there too [guess]. Other address families print nothing [guess]; without
   `router bgp`: "% BGP not active" [2nd].
+* Getter displays (what NAPALM's get_facts and get_bgp_neighbors_detail read):
+  `show version` of a Catalyst 9300 on 17.3 [2nd: ntc-templates tests/cisco_ios/
+  show_version fixtures], `show hosts` ("Default domain is not set") [2nd], `show ip
+  interface brief` [2nd: ntc-templates tests/cisco_ios/show_ip_interface_brief], `show
+  ip bgp all summary`, `show ip bgp ipv4 unicast neighbors X`. The neighbor block
+  carries `Message statistics` (Opens ... Total), `Prefixes Current: SENT RCVD`,
+  `Implicit/Explicit Withdraw`, `Used as bestpath/multipath/secondary`,
+  `Connections established N; dropped 0` and `Connection state is ESTAB` (or `No
+  active TCP connection`) [2nd: the lines NAPALM's ip_bgp_neigh / ip_bgp_neigh_afi
+  templates read]. EXEC keywords may be abbreviated up to the sixth word (NAPALM
+  types `show ip bgp all sum`, `... neigh X`).
 """
 
 from __future__ import annotations
@@ -441,11 +452,24 @@ def _x_bgp_summary(d: IosDialect, m: Match) -> str:
 
 
 def _x_bgp_neighbors(d: IosDialect, m: Match) -> str:
-    afi = m.toks[2] if m.toks[1] == "bgp" else "ipv4"
-    safi = m.toks[3] if m.toks[1] == "bgp" else "unicast"
+    at = 2 if m.toks[1] == "bgp" else 3             # `show bgp AFI SAFI`, `show ip bgp ...`
+    afi, safi = m.toks[at:at + 2] if m.toks[at] != "neighbors" else ("ipv4", "unicast")
     if (afi, safi) != ("ipv4", "unicast"):
         return ""
     return d.device.bgp_neighbors(m.caps.get("a"))
+
+
+def _x_show_version(d: IosDialect, m: Match) -> str:
+    return d.device.show_version()
+
+
+def _x_show_hosts(d: IosDialect, m: Match) -> str:
+    return "\n".join(["Default domain is not set", "Name/address lookup uses domain service",
+                      "Name servers are 255.255.255.255"])
+
+
+def _x_show_ip_brief(d: IosDialect, m: Match) -> str:
+    return d.device.ip_interface_brief()
 
 
 def _x_write(d: IosDialect, m: Match) -> str:
@@ -566,6 +590,11 @@ EXEC_SPECS = [
     S("show bgp all summary", run=_x_bgp_summary),
     S("show bgp ipv4 unicast summary", run=_x_bgp_summary),
     S("show ip bgp summary", run=_x_bgp_summary),
+    S("show ip bgp all summary", run=_x_bgp_summary),
+    S("show ip bgp ipv4 unicast neighbors [ <a:ip> ]", run=_x_bgp_neighbors),
+    S("show version", run=_x_show_version),
+    S("show hosts", run=_x_show_hosts),
+    S("show ip interface brief", run=_x_show_ip_brief),
     S("show bgp { ipv4 | ipv6 | vpnv4 | vpnv6 } { unicast | multicast | mdt } [ all ] "
       "neighbors [ <a:ip> ]", run=_x_bgp_neighbors),
     S("show ip bgp neighbors [ <a:ip> ]", run=_x_bgp_neighbors),
@@ -603,7 +632,7 @@ def _expand(toks: list[str]) -> list[str]:
     for i, tok in enumerate(toks):
         if i < 4 and tok in _SHORT:
             tok = _SHORT[tok]
-        elif i < 4 and re.fullmatch(r"[a-z-]+", tok) and tok not in _EXEC_WORDS:
+        elif i < 6 and re.fullmatch(r"[a-z-]+", tok) and tok not in _EXEC_WORDS:
             hits = [w for w in _EXEC_WORDS if w.startswith(tok)]
             if len(hits) == 1:
                 tok = hits[0]
@@ -818,6 +847,7 @@ class IosDevice(SimulatedDevice):
         self.auto_establish = auto_establish
         self.username = username
         self.root = Node("")
+        self.booted = time.time()
         self.root.children.append(Node(f"version {VERSION}", ("version",)))
         self.lock = threading.RLock()
         self.saved: str | None = None
@@ -1206,6 +1236,42 @@ class IosDevice(SimulatedDevice):
         return (rid.text.split()[2] if rid is not None else "0.0.0.0",
                 int(bgp.text.split()[2]))
 
+    MODEL = "C9300-48P"
+    SERIAL = "FCW2233A0B1"
+
+    def show_version(self) -> str:
+        """`show version` of a Catalyst 9300 on IOS-XE 17 [2nd: ntc-templates
+        tests/cisco_ios/show_version fixtures; the lines NAPALM's get_facts reads]."""
+        w, d, h, mi, _ = self.uptime_parts()
+        up = f"{w} weeks, {d} days, {h} hours, {mi} minutes"
+        return "\n".join([
+            "Cisco IOS XE Software, Version 17.03.04a",
+            "Cisco IOS Software [Amsterdam], Catalyst L3 Switch Software (CAT9K_IOSXE), "
+            "Version 17.3.4a, RELEASE SOFTWARE (fc3)",
+            "Technical Support: http://www.cisco.com/techsupport",
+            "Copyright (c) 1986-2021 by Cisco Systems, Inc.",
+            "Compiled Tue 20-Jul-21 04:59 by mcpre", "",
+            "ROM: IOS-XE ROMMON", "BOOTLDR: System Bootstrap, Version 17.3.2r, RELEASE "
+            "SOFTWARE (P)", "", f"{self.sysname} uptime is {up}",
+            f"Uptime for this control processor is {up}",
+            "System returned to ROM by Reload Command",
+            'System image file is "flash:packages.conf"',
+            "Last reload reason: Reload Command", "",
+            f"cisco {self.MODEL} (X86) processor with 1338934K/6147K bytes of memory.",
+            f"Processor board ID {self.SERIAL}",
+            "2048K bytes of non-volatile configuration memory.", "",
+            "Configuration register is 0x102"])
+
+    def ip_interface_brief(self) -> str:
+        """`show ip interface brief` [2nd: ntc-templates
+        tests/cisco_ios/show_ip_interface_brief fixtures]."""
+        out = ["Interface              IP-Address      OK? Method Status                "
+               "Protocol"]
+        for name, addr, _descr in self.interfaces():
+            out.append(f"{name:<22} {addr or 'unassigned':<15} YES NVRAM  up"
+                       f"{'':20}up")
+        return "\n".join(out)
+
     def bgp_summary(self, all_families: bool = False) -> str:
         with self.lock:
             if self._bgp() is None:
@@ -1275,21 +1341,40 @@ class IosDevice(SimulatedDevice):
                     if how:
                         out.append(f"    Graceful Restart Capability: {how}")
                     out.append("    Enhanced Refresh Capability: advertised and received")
-                pfx = st.prefixes if up else 0
+                msgs = st.msgs or (int(time.time() - st.since) // 10 + 3 if st.since else 0)
+                out += ["  Message statistics:", "    InQ depth is 0", "    OutQ depth is 0",
+                        "", "                         Sent       Rcvd",
+                        f"    Opens:             {int(up):>6} {int(up):>10}",
+                        "    Notifications:          0          0",
+                        f"    Updates:           {int(up):>6} {int(up):>10}",
+                        f"    Keepalives:        {msgs:>6} {msgs:>10}",
+                        "    Route Refresh:          0          0",
+                        f"    Total:             {msgs + 2 * up:>6} {msgs + 2 * up:>10}",
+                        "  Default minimum time between advertisement runs is 0 seconds"]
+                pfx, sent = (st.prefixes, st.sent) if up else (0, 0)
                 out += ["", " For address family: IPv4 Unicast",
                         f"  Session: {addr}",
                         "  BGP table version 1, neighbor version 1/0",
                         "  Output queue size : 0",
                         "                                 Sent       Rcvd",
                         "  Prefix activity:               ----       ----",
-                        f"    Prefixes Current:               0 {pfx:>10} "
+                        f"    Prefixes Current:      {sent:>10} {pfx:>10} "
                         f"(Consumes {pfx * 80} bytes)",
-                        f"    Prefixes Total:                 0 {pfx:>10}",
+                        f"    Prefixes Total:        {sent:>10} {pfx:>10}",
+                        "    Implicit Withdraw:              0          0",
+                        "    Explicit Withdraw:              0          0",
+                        f"    Used as bestpath:             n/a {pfx:>10}",
+                        "    Used as multipath:            n/a          0",
+                        "    Used as secondary:            n/a          0",
                         "",
                         "                                   Outbound    Inbound",
                         "  Local Policy Denied Prefixes:    --------    -------",
                         "    Total:                                0          0",
-                        ""]
+                        "",
+                        f"  Connections established {int(up)}; dropped 0",
+                        "  Last reset never"]
+                out += ["Connection state is ESTAB, I/O status: 1, unread input bytes: 0"
+                        if up else "  No active TCP connection", ""]
             return "\n".join(out)
 
     @staticmethod

@@ -101,6 +101,16 @@ check first.
 * `show diff rollback-patch file A file B`: `#Generating Rollback Patch` then the
   commands that would turn A into B (removals as `no ...`), or `Rollback Patch is
   Empty` [2nd: NAPALM parses that framing]; the patch is a plain line diff [guess].
+* Getter displays (what nxos_ssh's get_facts and this driver's getters read): `show
+  version` [2nd: ntc-templates tests/cisco_nxos/show_version/cisco_nxos_show_version1.raw,
+  with NX-OS 9's `NXOS: version` line], `show hosts`, `show hostname`, `show interface
+  status` [2nd: ntc-templates tests/cisco_nxos/show_interface_status], `show inventory`
+  (`NAME: "Chassis"` / `PID: ... SN: ...`) [2nd]; `show inventory | json` is refused
+  (nxos_ssh then reads the text form). `show ip bgp neighbors`: the layout of ntc-
+  templates tests/cisco_nxos/show_ip_bgp_neighbors/
+  cisco_nxos_show_ip_bgp_neighbors_short_uptime.raw (Message statistics, `For address
+  family`, `N accepted paths consume M bytes of memory`, `N sent paths`; `No
+  established BGP session with peer` when down), which the cisco_nxos template parses.
 """
 
 from __future__ import annotations
@@ -496,6 +506,28 @@ def _x_bgp_summary(d: NxosDialect, m: Match) -> str:
     return d.device.bgp_summary()
 
 
+def _x_show_version(d: NxosDialect, m: Match) -> str:
+    return d.device.show_version()
+
+
+def _x_show_hosts(d: NxosDialect, m: Match) -> str:
+    return "DNS lookup enabled"
+
+
+def _x_show_hostname(d: NxosDialect, m: Match) -> str:
+    return d.device.sysname
+
+
+def _x_show_status(d: NxosDialect, m: Match) -> str:
+    return d.device.interface_status()
+
+
+def _x_show_inventory(d: NxosDialect, m: Match) -> str:
+    dev = d.device
+    return "\n".join([f'NAME: "Chassis",  DESCR: "Nexus9000 {dev.MODEL} Chassis"',
+                      f"PID: N9K-{dev.MODEL}      ,  VID: V01  ,  SN: {dev.SERIAL}", ""])
+
+
 def _x_bgp_neighbors(d: NxosDialect, m: Match) -> str:
     d.device.require_bgp()
     return d.device.bgp_neighbors(m.caps.get("a"))
@@ -515,6 +547,11 @@ SHOWS = [
     S("show bgp ipv4 unicast summary [ vrf { all | default } ]", run=_x_bgp_summary),
     S("show ip bgp summary [ vrf { all | default } ]", run=_x_bgp_summary),
     S("show bgp ipv4 unicast neighbors [ <a:ip> ]", run=_x_bgp_neighbors),
+    S("show version", run=_x_show_version),
+    S("show hosts", run=_x_show_hosts),
+    S("show hostname", run=_x_show_hostname),
+    S("show interface status", run=_x_show_status),
+    S("show inventory", run=_x_show_inventory),
     S("show ip bgp neighbors [ <a:ip> ]", run=_x_bgp_neighbors),
     S("show diff rollback-patch file <a:word> file <b:word>", run=_x_diff),
 ]
@@ -609,6 +646,7 @@ class NxosDevice(SimulatedDevice):
         self.second = second
         self.auto_establish = auto_establish
         self.root = Node("")
+        self.booted = time.time()
         self.lock = threading.RLock()
         self.saved: str | None = None
         self.saves = 0
@@ -954,6 +992,39 @@ class NxosDevice(SimulatedDevice):
                     rows.append((dyn, asn or self._remote_as(rtr, c), st, c))
         return rows
 
+    MODEL = "C93180YC-EX"
+    SERIAL = "FDO21120U8N"
+
+    def show_version(self) -> str:
+        """`show version` [2nd: ntc-templates
+        tests/cisco_nxos/show_version/cisco_nxos_show_version1.raw, an NX-OS 9 box's
+        `NXOS: version` line]."""
+        w, d, h, mi, sec = self.uptime_parts()
+        return "\n".join([
+            "Cisco Nexus Operating System (NX-OS) Software",
+            "TAC support: http://www.cisco.com/tac",
+            "Copyright (C) 2002-2022, Cisco and/or its affiliates.", "",
+            "Software", "  BIOS: version 05.47", "  NXOS: version 9.3(10)",
+            "  BIOS compile time:  04/28/2022",
+            "  NXOS image file is: bootflash:///nxos.9.3.10.bin", "",
+            "Hardware", f'  cisco Nexus9000 {self.MODEL} chassis ("supervisor")',
+            "  Intel(R) Xeon(R) CPU  @ 1.80GHz with 24632068 kB of memory.",
+            f"  Processor Board ID {self.SERIAL}", "",
+            f"  Device name: {self.sysname}", "  bootflash:   53298520 kB", "",
+            f"Kernel uptime is {d + 7 * w} day(s), {h} hour(s), {mi} minute(s), "
+            f"{sec} second(s)", ""])
+
+    def interface_status(self) -> str:
+        """`show interface status` [2nd: ntc-templates
+        tests/cisco_nxos/show_interface_status fixtures]."""
+        out = ["", "-" * 79, "Port          Name               Status    Vlan      Duplex  Speed"
+               "   Type", "-" * 79]
+        for name, _addr, descr in self.interfaces():
+            short = name.replace("Ethernet", "Eth", 1)
+            out.append(f"{short:<13} {descr[:18]:<18} connected routed    full    10G     "
+                       "10Gbase-SR")
+        return "\n".join(out)
+
     def bgp_summary(self) -> str:
         with self.lock:
             rtr = self.bgp_config()
@@ -1021,9 +1092,25 @@ class NxosDevice(SimulatedDevice):
                     if how:
                         caps.append(f"  Graceful Restart capability: {how}")
                     out += caps
-                    out += ["", "  For address family: IPv4 Unicast",
-                            f"  {st.prefixes} accepted prefixes (0 paths), "
-                            "consuming 0 bytes of memory"]
+                msgs = st.msgs or (int(now - st.since) // 10 + 3 if st.since else 0)
+                out += ["  Message statistics:",
+                        "                              Sent               Rcvd",
+                        f"  Opens:              {int(est):>12} {int(est):>18}",
+                        "  Notifications:                 0                  0",
+                        f"  Updates:            {int(est):>12} {int(est):>18}",
+                        f"  Keepalives:         {msgs:>12} {msgs:>18}",
+                        "  Route Refresh:                 0                  0",
+                        "  Capability:                    0                  0",
+                        f"  Total:              {msgs + 2 * est:>12} {msgs + 2 * est:>18}",
+                        f"  Total bytes:        {19 * msgs:>12} {19 * msgs:>18}",
+                        "  Bytes in queue:                0                  0"]
+                if est:
+                    out += ["  For address family: IPv4 Unicast",
+                            "  BGP table version 15, neighbor version 15",
+                            f"  {st.prefixes} accepted paths consume {st.prefixes * 56} bytes "
+                            "of memory", f"  {st.sent} sent paths"]
+                else:
+                    out.append("  No established BGP session with peer")
                 out.append("")
             return "\n".join(out).rstrip("\n")
 

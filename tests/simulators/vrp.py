@@ -75,6 +75,16 @@ document, [2nd] secondary material (netmiko source, published captures and confi
   [Y/N]:` [guess]. `undo peer X` deletes the peer with all its lines [doc];
   `undo group G` deletes the group, its members and their lines [doc]; `undo <line>`
   as typed is accepted for any configured line [2nd: VRP accepts most full undo forms].
+* Getter displays. `display bgp peer`: the layout of ntc-templates'
+  `huawei_vrp_display_bgp_peer` fixtures (tests/huawei_vrp/display_bgp_peer/
+  huawei_vrp_display_bgp_peer.raw), which its template parses. `display bgp peer
+  verbose` adds `Received total routes`, `Received active routes total`, `Advertised
+  total routes` and `Sent: Total N messages` [doc: Huawei `display bgp peer verbose`
+  example output]. `display version` [2nd: ntc-templates tests/huawei_vrp/
+  display_version/huawei_vrp_display_version3.raw, in the CE wording], `display
+  interface brief` [2nd: ntc-templates tests/huawei_vrp/display_interface_brief],
+  `display esn` (`ESN of slot 1: ...`) [2nd; no ntc-template]. Model and ESN are
+  made up.
 """
 
 from __future__ import annotations
@@ -457,7 +467,22 @@ def _x_display_saved(d: VrpDialect, m: Match) -> str:
     return d.dev.saved or ""
 
 
+def _x_display_version(d: VrpDialect, m: Match) -> str:
+    return d.dev.version()
+
+
+def _x_display_esn(d: VrpDialect, m: Match) -> str:
+    return d.dev.esn()
+
+
+def _x_display_brief(d: VrpDialect, m: Match) -> str:
+    return d.dev.interface_brief()
+
+
 DISPLAYS = [
+    S("display version", run=_x_display_version),
+    S("display esn", run=_x_display_esn),
+    S("display interface brief", run=_x_display_brief),
     S("display current-configuration [ configuration [ <mod:word> ] ]", run=_x_display_current),
     S("display saved-configuration", run=_x_display_saved),
     S("display bgp peer [ <a:ip> ] [ verbose ]", run=_x_display_peers),
@@ -674,6 +699,7 @@ class VrpDevice(SimulatedDevice):
         self.second = second
         self.auto_establish = auto_establish
         self.root = Node("")
+        self.booted = time.time()
         self.lock = threading.RLock()
         self.saved: str | None = None
         self.saves = 0
@@ -847,6 +873,41 @@ class VrpDevice(SimulatedDevice):
                 out.append((ipaddress.IPv4Network(f"{w[3]}/{w[4]}", strict=False), asn))
         return out
 
+    # ----- device displays
+    MODEL = "CE6881-48S6CQ"
+    SERIAL = "2102351931P0K8000001"
+
+    def version(self) -> str:
+        """`display version` [2nd: ntc-templates
+        tests/huawei_vrp/display_version/huawei_vrp_display_version3.raw, the CE
+        product line's wording]."""
+        w, d, h, mi, _ = self.uptime_parts()
+        return "\n".join([
+            "Huawei Versatile Routing Platform Software",
+            "VRP (R) software, Version 8.180 (CE6881 V200R005C20SPC800)",
+            "Copyright (C) 2012-2020 Huawei Technologies Co., Ltd.",
+            f"HUAWEI {self.MODEL} uptime is {d + 7 * w} days, {h} hours, {mi} minutes", "",
+            f"CE6881-48S6CQ(Master) 1 : uptime is  {d + 7 * w} days, {h} hours, {mi} minutes",
+            "        StartupTime 2024/01/01   00:00:00"])
+
+    def esn(self) -> str:
+        """`display esn` [2nd: published CE captures; no ntc-template]."""
+        return f"ESN of slot 1: {self.SERIAL}"
+
+    def interface_brief(self) -> str:
+        """`display interface brief` [2nd: ntc-templates
+        tests/huawei_vrp/display_interface_brief fixtures]."""
+        out = ["PHY: Physical", "*down: administratively down", "^down: standby",
+               "(l): loopback", "(s): spoofing", "(E): E-Trunk down", "(b): BFD down",
+               "(B): Bit-error-detection down", "(e): ETHOAM down", "(d): Dampening Suppressed",
+               "(dl): DLDP down", "InUti/OutUti: input utility/output utility",
+               "Interface                     PHY      Protocol  InUti OutUti   inErrors  "
+               "outErrors"]
+        for name, _addr, _descr in self.interfaces():
+            out.append(f"{name:<29} up       up           0%     0%          0          0")
+        out.append(f"{'NULL0':<29} up       up(s)        0%     0%          0          0")
+        return "\n".join(out)
+
     def peer_table(self, verbose: bool = False, only: str | None = None) -> str:
         with self.lock:
             bgp = self.root.find(("bgp",))
@@ -895,8 +956,9 @@ class VrpDevice(SimulatedDevice):
                     f"         BGP version 4, Remote router ID {st.remote_id}",
                     f"         BGP current state: {current}",
                     "         BGP current event: RecvKeepalive",
-                    "         BGP last state: OpenConfirm",
-                    "         Peer optional capabilities:",
+                    "         BGP last state: OpenConfirm"]
+            at = len(out)
+            out += ["         Peer optional capabilities:",
                     "          Peer supports bgp multi-protocol extension",
                     "          Peer supports bgp route refresh capability",
                     "          Peer supports bgp 4-byte-as capability"]
@@ -904,8 +966,13 @@ class VrpDevice(SimulatedDevice):
                 how = " and ".join(w for w, on in (("advertised", gr_local),
                                                    ("received", st.gr)) if on)
                 out.append(f"         Graceful Restart Capability: {how}")
+            est = st.state == "Established"
+            out[at:at] = [f"         Received total routes: {st.prefixes if est else 0}",
+                          f"         Received active routes total: {st.prefixes if est else 0}",
+                          f"         Advertised total routes: {st.sent if est else 0}"]
             out += ["          Address family IPv4 Unicast: advertised and received",
-                    f"         Received: Total {st.msgs} messages"]
+                    f"         Received: Total {st.msgs} messages",
+                    f"         Sent: Total {st.msgs} messages"]
         return "\n".join(out)
 
 
