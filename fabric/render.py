@@ -12,7 +12,11 @@ import jinja2
 from . import platforms
 from .intent import Device, Intent
 
-TEMPLATES = FsPath(__file__).resolve().parent.parent / "templates"
+# Installed from a wheel, the templates are the package `fabric.templates`; in a
+# checkout (an editable install too) they are the top-level templates/.
+_HERE = FsPath(__file__).resolve().parent
+TEMPLATES = next((d for d in (_HERE / "templates", _HERE.parent / "templates") if d.is_dir()),
+                 _HERE / "templates")
 
 
 @cache
