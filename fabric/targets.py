@@ -42,7 +42,7 @@ def lab_target(intent: Intent) -> Target:
     values = lab_secret_values(intent, plan)
     configs = {n: c for n, c in lab_configs(intent, plan).items()
                if intent.devices[n].is_switch}
-    return Target("lab", configs, lambda n: FrrDriver(n, plan.speaker(n).netns), values)
+    return Target("lab", configs, lambda n: FrrDriver.lab(n, plan.speaker(n).netns), values)
 
 
 def load_hosts(file: Path | None) -> dict[str, tuple[str, int]]:
@@ -64,14 +64,16 @@ def device_target(intent: Intent, creds: CredentialStore, hosts: dict[str, tuple
                   known_hosts: Path | None = None, accept_unknown: bool = False,
                   timeout: float = 60) -> Target:
     values = secrets.values(intent.model)
-    configs = {d.name: secrets.substitute(device_config(d, intent), values)
-               for d in intent.devices.values() if d.is_switch}
+    switches = [d for d in intent.devices.values() if d.is_switch]
+    configs = {d.name: secrets.substitute(device_config(d, intent), values) for d in switches}
+    # Every driver is imported here, before any worker thread opens one.
+    classes = {p: driver_class(p) for p in sorted({d.platform for d in switches})}
 
     def connect(name: str) -> Any:
         d = intent.devices[name]
         host, port = hosts.get(name, (str(d.mgmt), 22))
         c = creds.for_device(name)
-        return driver_class(d.platform)(host, c.username, c.password, timeout=timeout,
+        return classes[d.platform](host, c.username, c.password, timeout=timeout,
                                         optional_args={"port": port,
                                                        "known_hosts": known_hosts,
                                                        "accept_unknown_host_keys":

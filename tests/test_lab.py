@@ -133,7 +133,7 @@ def test_rejected_config_rolls_back_only_that_device(example_lab) -> None:
     running = frr_instance(plan, "r05-tor")
     from fabric.drivers.frr import FrrDriver
 
-    drv = FrrDriver("r05-tor", plan.speaker("r05-tor").netns)
+    drv = FrrDriver.lab("r05-tor", plan.speaker("r05-tor").netns)
     before = drv.get_config()["running"]
     assert running.running()
     configs["r05-tor"] = configs["r05-tor"].replace(
@@ -157,7 +157,7 @@ def test_graceful_restart_of_a_node(example_lab) -> None:
     os.kill(svc.pid(), signal.SIGKILL)
     from fabric.drivers.frr import FrrDriver
 
-    drv = FrrDriver(tor, plan.speaker(tor).netns)
+    drv = FrrDriver.lab(tor, plan.speaker(tor).netns)
     deadline = time.monotonic() + 20
     while not drv.routes().get(block, None) or not drv.routes()[block].stale:
         assert time.monotonic() < deadline, "the ToR never marked the node's routes stale"
@@ -303,7 +303,7 @@ def test_staged_rollout_rolls_back_a_device_whose_sessions_fail(example_lab, tmp
 
     # The canary's change breaks its core sessions (wrong peer AS): it is rolled back,
     # the rollout stops, and nothing else is touched.
-    drv = FrrDriver("r01-tor", target.connect("r01-tor").pathspace)
+    drv = FrrDriver.lab("r01-tor", target.connect("r01-tor").pathspace)
     before = drv.get_config()["running"]
     target.configs["r01-tor"] = target.configs["r01-tor"].replace(
         "remote-as 65001", "remote-as 65009")

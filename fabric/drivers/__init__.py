@@ -4,6 +4,7 @@ commit_config(revert_in), confirm_commit, rollback, get_bgp_neighbors)."""
 
 from __future__ import annotations
 
+import threading
 from importlib import import_module
 
 # platform → (module, class) of its switch driver
@@ -16,9 +17,17 @@ SWITCH_DRIVERS = {
 }
 
 
+_IMPORT = threading.Lock()
+
+
 def driver_class(platform: str) -> type:
+    """The driver class of `platform`, its module imported under one lock: worker
+    threads importing two drivers at once deadlock inside the libraries beneath them
+    (hier_config's platform modules import each other). Targets load every class they
+    need before their threads start."""
     try:
         module, cls = SWITCH_DRIVERS[platform]
     except KeyError:
         raise NotImplementedError(f"no switch driver for platform {platform} yet") from None
-    return getattr(import_module(module), cls)
+    with _IMPORT:
+        return getattr(import_module(module), cls)

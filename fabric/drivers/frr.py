@@ -4,17 +4,31 @@
 `commit_config` is `frr-reload.py --reload`, and the running config from before
 the commit is kept so `rollback` can reload it. FRR has no commit-confirm: the
 orchestration verifies after commit and rolls back itself.
+
+The same commands run in one of two places. A real FRR switch (NAPALM's
+signature: host, username, password, optional_args port / known_hosts /
+accept_unknown_host_keys) is reached over SSH: every command on an exec channel,
+the candidate copied by scp into a 0600 file there and removed after. The login
+user runs vtysh, so it must be in the `frrvty` group (Debian's FRR package gives
+that group vtysh access). The lab's switches (`FrrDriver.lab`) run on this
+machine, in their FRR pathspace (`vtysh -N`).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import secrets
+import shlex
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import paramiko
+from scp import SCPClient, SCPException
 
 from ..errors import OperationalError
 from ..observed import Neighbor, Route
@@ -29,49 +43,159 @@ class FrrError(OperationalError):
     pass
 
 
-class FrrDriver:
-    def __init__(self, hostname: str, pathspace: str | None = None, timeout: float = 60):
-        self.hostname = hostname
-        self.pathspace = pathspace
-        self.timeout = timeout
-        self._candidate: Path | None = None
-        self._rollback: str | None = None
+class Shell(Protocol):
+    """Where FRR's commands run: `run(argv) -> (status, stdout, stderr)`, and files put
+    there."""
 
-    # --- plumbing --------------------------------------------------------
-    def _ns_args(self) -> list[str]:
-        return ["-N", self.pathspace] if self.pathspace else []
+    def run(self, argv: list[str], timeout: float) -> tuple[int, str, str]: ...
+    def put(self, text: str) -> str: ...
+    def remove(self, path: str) -> None: ...
+    def close(self) -> None: ...
 
-    def vtysh(self, *commands: str) -> str:
-        argv = ["vtysh", *self._ns_args()]
-        for c in commands:
-            argv += ["-c", c]
-        run = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout)
-        if run.returncode != 0:
-            raise FrrError(f"{self.hostname}: vtysh {' / '.join(commands)}: "
-                           f"{(run.stdout + run.stderr).strip()}")
-        return run.stdout
 
-    def _reload(self, file: Path, test: bool) -> str:
-        argv = [FRR_RELOAD, "--test" if test else "--reload", "--stdout"]
-        if self.pathspace:
-            argv += ["--pathspace", self.pathspace]
-        run = subprocess.run([*argv, str(file)], capture_output=True, text=True,
-                             timeout=self.timeout)
-        log = run.stdout + run.stderr
-        if run.returncode != 0 or "vtysh failed" in log:
-            raise FrrError(f"{self.hostname}: frr-reload.py rejected the config:\n"
-                           + _errors(log))
-        return run.stdout
+class LocalShell:
+    """This machine (the lab): candidates in private temp files."""
 
-    @staticmethod
-    def _write(text: str) -> Path:
+    def run(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
+        run = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        return run.returncode, run.stdout, run.stderr
+
+    def put(self, text: str) -> str:
         fd, name = tempfile.mkstemp(prefix="fabric-frr-", suffix=".conf")
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
-        return Path(name)
+        return name
+
+    def remove(self, path: str) -> None:
+        Path(path).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        pass
+
+
+class SshShell:
+    """An FRR switch over SSH: exec channels, scp for files, host keys checked."""
+
+    def __init__(self, host: str, port: int, username: str, password: str, timeout: float,
+                 known_hosts: str | None, accept_unknown: bool):
+        self.where = f"{host}:{port}"
+        client = paramiko.SSHClient()
+        if known_hosts:
+            client.load_host_keys(str(Path(known_hosts).expanduser()))
+        else:
+            client.load_system_host_keys()
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy() if accept_unknown
+                                           else paramiko.RejectPolicy())
+        try:
+            client.connect(host, port=port, username=username, password=password,
+                           timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
+                           look_for_keys=False, allow_agent=False)
+        except paramiko.BadHostKeyException:
+            raise FrrError(f"{self.where}: the host key does not match known_hosts") from None
+        except paramiko.AuthenticationException:
+            raise FrrError(f"{self.where}: login refused for user {username}") from None
+        except paramiko.SSHException as exc:
+            if "not found in known_hosts" in str(exc):
+                raise FrrError(f"{self.where}: unknown host key (add it to known_hosts, or "
+                               "--accept-unknown-host-keys)") from None
+            raise FrrError(f"{self.where}: SSH: {exc}") from None
+        except OSError as exc:
+            raise FrrError(f"{self.where}: cannot connect: {exc.strerror or exc}") from None
+        self.client = client
+
+    def run(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
+        try:
+            _, out, err = self.client.exec_command(shlex.join(argv), timeout=timeout)
+            stdout, stderr = (f.read().decode(errors="replace").replace("\r\n", "\n")
+                              for f in (out, err))
+            return out.channel.recv_exit_status(), stdout, stderr
+        except (paramiko.SSHException, OSError) as exc:
+            raise FrrError(f"{self.where}: SSH: {exc}") from None
+
+    def put(self, text: str) -> str:
+        path = f"/tmp/fabric-frr-{secrets.token_hex(8)}.conf"
+        transport = self.client.get_transport()
+        if transport is None:
+            raise FrrError(f"{self.where}: SSH: not connected")
+        try:
+            with SCPClient(transport) as scp:
+                scp.putfo(io.BytesIO(text.encode()), path, mode="0600")
+        except (SCPException, paramiko.SSHException, OSError) as exc:
+            raise FrrError(f"{self.where}: copying the candidate: {exc}") from None
+        return path
+
+    def remove(self, path: str) -> None:
+        self.run(["rm", "-f", path], timeout=30)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class FrrDriver:
+    def __init__(self, hostname: str, username: str = "", password: str = "",
+                 timeout: float = 60, optional_args: dict[str, Any] | None = None):
+        args = dict(optional_args or {})
+        self.hostname = hostname
+        self.username, self._password = username, password
+        self.timeout = timeout
+        self.pathspace: str | None = args.pop("pathspace", None)
+        self.port = int(args.pop("port", 22))
+        self.known_hosts = args.pop("known_hosts", None)
+        self.accept_unknown = bool(args.pop("accept_unknown_host_keys", False))
+        self._shell: Shell | None = None
+        self._local = False
+        self._candidate: str | None = None
+        self._rollback: str | None = None
+
+    @classmethod
+    def lab(cls, device: str, pathspace: str, timeout: float = 60) -> FrrDriver:
+        """A lab switch: this machine's FRR, in the pathspace of `device`."""
+        drv = cls(device, timeout=timeout, optional_args={"pathspace": pathspace})
+        drv._shell, drv._local = LocalShell(), True
+        return drv
+
+    def __repr__(self) -> str:
+        return f"FrrDriver({self.hostname!r}, port={self.port})"
+
+    # --- plumbing --------------------------------------------------------
+    def _sh(self) -> Shell:
+        if self._shell is None:
+            raise FrrError(f"{self.hostname}: not open")
+        return self._shell
+
+    def _mask(self, text: str) -> str:
+        return text.replace(self._password, "******") if self._password else text
+
+    def vtysh(self, *commands: str) -> str:
+        argv = ["vtysh", *(["-N", self.pathspace] if self.pathspace else [])]
+        for c in commands:
+            argv += ["-c", c]
+        status, out, err = self._sh().run(argv, self.timeout)
+        if status != 0:
+            raise FrrError(self._mask(f"{self.hostname}: vtysh {' / '.join(commands)}: "
+                                      f"{(out + err).strip()}"))
+        return out
+
+    def _reload(self, file: str, test: bool) -> str:
+        argv = [FRR_RELOAD, "--test" if test else "--reload", "--stdout"]
+        if self.pathspace:
+            argv += ["--pathspace", self.pathspace]
+        status, out, err = self._sh().run([*argv, file], self.timeout)
+        if status != 0 or "vtysh failed" in out + err:
+            raise FrrError(f"{self.hostname}: frr-reload.py rejected the config:\n"
+                           + _errors(out + err))
+        return out
 
     # --- NAPALM contract -------------------------------------------------
     def open(self) -> None:
+        if not self._local:
+            if self._shell is None:
+                self._shell = SshShell(self.hostname, self.port, self.username,
+                                       self._password, self.timeout, self.known_hosts,
+                                       self.accept_unknown)
+            self.vtysh("show version")
+            return
+        # A lab switch may still be starting: wait for its vtysh to answer.
         deadline = time.monotonic() + self.timeout
         while True:
             try:
@@ -84,6 +208,9 @@ class FrrDriver:
 
     def close(self) -> None:
         self.discard_config()
+        if self._shell is not None and not self._local:
+            self._shell.close()
+            self._shell = None
 
     def get_config(self, retrieve: str = "running") -> dict[str, str]:
         text = self.vtysh("show running-config")
@@ -97,7 +224,7 @@ class FrrDriver:
                                config: str | None = None) -> None:
         self.discard_config()
         text = Path(filename).read_text() if filename else (config or "")
-        self._candidate = self._write(text)
+        self._candidate = self._sh().put(text)
 
     def compare_config(self) -> str:
         """What frr-reload would delete ("- ") and add ("+ "), with the enclosing
@@ -144,7 +271,7 @@ class FrrDriver:
 
     def discard_config(self) -> None:
         if self._candidate is not None:
-            self._candidate.unlink(missing_ok=True)
+            self._sh().remove(self._candidate)
             self._candidate = None
 
     def has_pending_commit(self) -> bool:
@@ -153,11 +280,11 @@ class FrrDriver:
     def rollback(self) -> None:
         if self._rollback is None:
             raise FrrError(f"{self.hostname}: nothing to roll back to")
-        file = self._write(self._rollback)
+        file = self._sh().put(self._rollback)
         try:
             self._reload(file, test=False)
         finally:
-            file.unlink(missing_ok=True)
+            self._sh().remove(file)
         self.save()
 
     # --- getters ---------------------------------------------------------

@@ -33,7 +33,7 @@ def _switch(plan: LabPlan, device: str, config: str) -> DeviceResult:
     inst = frr_instance(plan, device)
     if not inst.running():
         inst.start()
-    drv = FrrDriver(device, sp.netns)
+    drv = FrrDriver.lab(device, sp.netns)
     committed = False
     try:
         drv.open()

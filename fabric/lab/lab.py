@@ -150,7 +150,7 @@ def status(intent: Intent) -> list[dict[str, Any]]:
                 if row["running"]:
                     from ..drivers.frr import FrrDriver
 
-                    ns = FrrDriver(sp.device, sp.netns, timeout=10).neighbors()
+                    ns = FrrDriver.lab(sp.device, sp.netns, timeout=10).neighbors()
                     row.update(established=sum(n.established for n in ns), neighbors=len(ns))
             else:
                 svc = gobgp_service(plan, sp.device)

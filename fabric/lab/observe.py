@@ -14,7 +14,7 @@ def collector(plan: LabPlan) -> Collector:
     def collect(device: str) -> tuple[list[Neighbor], dict[str, Route]]:
         sp = plan.speaker(device)
         if sp.kind == "frr":
-            drv = FrrDriver(device, sp.netns, timeout=15)
+            drv = FrrDriver.lab(device, sp.netns, timeout=15)
             return drv.neighbors(), drv.routes()
         svc = gobgp_service(plan, device)
         if not svc.running():

@@ -7,7 +7,9 @@ anywhere but in a test; it binds 127.0.0.1 on an ephemeral port only.
 * one `Dialect` per connection (built by the factory given at start), driven line
   by line on the interactive shell channel, with the characters echoed as typed, as
   a device's terminal does (netmiko's `hp_comware` reads the echo back);
-  exec requests are served too (each line of the command run in a fresh dialect),
+  exec requests are served too (each line of the command run in a fresh dialect, or
+  the whole command by the dialect's `run(command) -> (status, stdout, stderr)` if it
+  has one),
   and `scp -t PATH` exec requests are OpenSSH's scp sink: one file put, handed to
   the dialect's `receive_file(path, data) -> error | None` (what netmiko's SCP
   transfer, and so NAPALM's ios/nxos_ssh config loading, does);
@@ -52,8 +54,9 @@ class Dialect(Protocol):
 class _Auth(paramiko.ServerInterface):
     def __init__(self, server: SSHServer):
         self.server = server
-        self.shell = threading.Event()
-        self.exec_command: bytes | None = None
+        # channel id → the exec command, or None for a shell; set once it is asked for
+        self.requests: dict[int, bytes | None] = {}
+        self.asked = threading.Condition()
 
     def get_allowed_auths(self, username: str) -> str:
         return "password"
@@ -75,13 +78,26 @@ class _Auth(paramiko.ServerInterface):
         return True
 
     def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
-        self.shell.set()
-        return True
+        return self._asked(channel, None)
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
-        self.exec_command = command
-        self.shell.set()
+        return self._asked(channel, command)
+
+    def _asked(self, channel: paramiko.Channel, command: bytes | None) -> bool:
+        with self.asked:
+            self.requests[channel.get_id()] = command
+            self.asked.notify_all()
         return True
+
+    def wait_request(self, channel: paramiko.Channel, stop: Callable[[], bool]) -> \
+            tuple[bool, bytes | None]:
+        """(asked, command) for `channel`: False if it never asked for a shell or exec."""
+        with self.asked:
+            while channel.get_id() not in self.requests:
+                if stop():
+                    return False, None
+                self.asked.wait(0.2)
+            return True, self.requests[channel.get_id()]
 
 
 class Session:
@@ -146,6 +162,15 @@ class Session:
         self.close()
 
     def run_exec(self, command: str) -> None:
+        run = getattr(self.dialect, "run", None)
+        if run is not None:              # a host's shell: its output and exit status
+            status, out, err = run(command)
+            with self.lock, contextlib.suppress(*_GONE):
+                self.chan.sendall(out.encode())
+                self.chan.sendall_stderr(err.encode())
+            self.chan.send_exit_status(status)
+            self.close()
+            return
         out = []
         for line in command.splitlines():
             out.append(self.dialect.execute(line))
@@ -294,27 +319,33 @@ class SSHServer:
         except (paramiko.SSHException, EOFError, OSError):
             transport.close()
             return
-        chan = None
-        while chan is None and transport.is_active() and not self.stopping.is_set():
+        # Every channel the client opens (a shell, exec requests, scp) is served on
+        # its own thread, as sshd does, until the client closes the connection.
+        served = 0
+        while transport.is_active() and not self.stopping.is_set():
             chan = transport.accept(timeout=0.2)
-        if chan is None:
-            if not transport.is_authenticated():
-                self.failed_logins += 1
-            transport.close()
+            if chan is not None:
+                served += 1
+                self._spawn(self._serve_channel, "chan", transport, auth, chan)
+        if not served and not transport.is_authenticated():
+            self.failed_logins += 1
+        transport.close()
+
+    def _serve_channel(self, transport: paramiko.Transport, auth: _Auth,
+                       chan: paramiko.Channel) -> None:
+        asked, request = auth.wait_request(
+            chan, lambda: self.stopping.is_set() or not transport.is_active())
+        if not asked:
             return
-        while not auth.shell.wait(0.2):
-            if self.stopping.is_set() or not transport.is_active():
-                transport.close()
-                return
         session = Session(self, chan, None)  # type: ignore[arg-type]
         session.dialect = self.dialect_factory(session)
         with self._lock:
             self.sessions.append(session)
         try:
-            command = (auth.exec_command or b"").decode(errors="replace")
+            command = (request or b"").decode(errors="replace")
             if command.startswith("scp ") and " -t " in f" {command} ":
                 session.run_scp(command)
-            elif auth.exec_command is not None:
+            elif request is not None:
                 session.run_exec(command)
             else:
                 session.run()
@@ -325,8 +356,10 @@ class SSHServer:
                 if session in self.sessions:
                     self.sessions.remove(session)
             session.close()
-            # Let the client close its side first (as after a device's logout), so it
-            # does not see a reset; stop() closes whatever is left.
+        if request is None:
+            # A shell that ended (the device's logout) ends the connection. Let the
+            # client close its side first, so it does not see a reset; stop() closes
+            # whatever is left.
             deadline = time.monotonic() + 1.0
             while transport.is_active() and time.monotonic() < deadline and \
                     not self.stopping.is_set():
