@@ -19,7 +19,7 @@ from conftest import LOGIN_PW, ROOT
 from frr_box import FrrBox
 from switch_kinds import SWITCH_KINDS
 
-from fabric import pipeline, rollout
+from fabric import credentials, pipeline, rollout, targets
 from fabric.cli import main
 
 CORE_KEY = "Mixed-core-K3y-4410"
@@ -107,6 +107,51 @@ def test_example_fabric_every_platform_at_concurrency_8(example_switches, capsys
         if platforms[name] == "frr":
             assert any("frr-reload.py --reload" in c for c in dev.commands)
             assert not any(Path(p).exists() for p in dev.uploads)
+    _getters_agree(model, devices, platforms)
+
+
+def _shape(value: object) -> object:
+    """The keys of a getter's result, all the way down."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else type(k).__name__: _shape(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v) for v in value[:1]]
+    return None
+
+
+def _getters_agree(model: Path, devices: dict, platforms: dict[str, str]) -> None:
+    """The FRR driver's NAPALM getters have the vendor drivers' shapes, and its peers
+    are the intent's, up, with their router ids and what was sent to them."""
+    intent = pipeline.build(model).intent
+    target = targets.device_target(intent, credentials.load(None), {
+        n: (d.host, d.port) for n, d in devices.items()}, None, accept_unknown=True)
+    got = {}
+    for name in ("r05-tor", "r01-tor", "r03-tor"):      # FRR, Comware, IOS-XE
+        drv = target.connect(name)
+        drv.open()
+        try:
+            got[name] = (drv.get_facts(), drv.get_bgp_neighbors(),
+                         drv.get_bgp_neighbors_detail())
+        finally:
+            drv.close()
+    frr, comware, ios = got["r05-tor"], got["r01-tor"], got["r03-tor"]
+    assert _shape(frr[0]) == _shape(comware[0]) == _shape(ios[0])
+    assert frr[0]["vendor"] == "FRRouting" and frr[0]["os_version"]
+    peer_shape = {json.dumps(_shape(p), sort_keys=True) for g in (frr, comware, ios)
+                  for p in g[1]["global"]["peers"].values()}
+    assert len(peer_shape) == 1, peer_shape
+    static = {str(p.address): p for p in intent.devices["r05-tor"].peers if not p.dynamic}
+    peers = frr[1]["global"]["peers"]
+    assert set(peers) == set(static)
+    for addr, p in peers.items():
+        assert p["is_up"] and p["remote_as"] == static[addr].remote_as
+        assert p["remote_id"] == addr                   # the box's peers use it as router id
+        assert p["address_family"]["ipv4"]["sent_prefixes"] == 0   # no nodes: no aggregate
+    detail = [p for ps in frr[2]["global"].values() for p in ps]
+    assert {p["remote_address"] for p in detail} == set(static)
+    assert {frozenset(p) for p in detail} == \
+        {frozenset(p) for g in (comware, ios) for ps in g[2]["global"].values() for p in ps}
 
 
 def _closed_port() -> int:

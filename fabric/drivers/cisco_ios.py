@@ -65,6 +65,7 @@ from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 from napalm.base import exceptions as nx
 from napalm.ios.ios import IOSDriver
+from netmiko import ConnectHandler
 
 from ..errors import OperationalError
 from ..observed import Neighbor
@@ -316,7 +317,6 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
     def open(self) -> None:
         """netmiko's session opened here rather than by NAPALM, which turns every
         failure into a bare "Cannot connect"."""
-        from netmiko import ConnectHandler
 
         device_type = "cisco_ios_telnet" if self.transport == "telnet" else "cisco_ios"
         with self._login():

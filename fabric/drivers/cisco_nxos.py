@@ -72,9 +72,14 @@ from typing import Any
 from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
 from hier_config.platforms.cisco_nxos.driver import HConfigDriverCiscoNXOS
 from hier_config.platforms.driver_base import HConfigDriverRules
+from napalm.base.exceptions import CommandErrorException, ReplaceConfigException
+from napalm.base.helpers import as_number
+from napalm.nxos_ssh import NXOSSSHDriver
+from napalm.nxos_ssh.nxos_ssh import bgp_time_conversion
 
 from ..errors import OperationalError
 from ..observed import Neighbor
+from .getters import Peer, bgp_neighbors_detail, ntc
 from .netmiko_cli import ShortUndoMixin
 from .session import (
     PW_MARK,
@@ -330,7 +335,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
 
     # ----- NAPALM contract: session
     def open(self) -> None:
-        from napalm.nxos_ssh import NXOSSSHDriver
 
         napalm = NXOSSSHDriver(self.hostname, self.username, self._password,
                                timeout=self.timeout, optional_args=self.ssh_options())
@@ -377,7 +381,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         """The replace file, built from the running config of this moment, onto
         bootflash: written to a private 0600 file, SCP'd with NAPALM's mechanism, the
         local copy deleted whatever happens."""
-        from napalm.base.exceptions import ReplaceConfigException
 
         napalm = self._require()
         assert self._candidate is not None
@@ -470,7 +473,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         self._drop_candidate()
 
     def _replace(self, napalm: Any, revert_in: int | None) -> None:
-        from napalm.base.exceptions import CommandErrorException, ReplaceConfigException
 
         if revert_in:
             seconds = min(CR_MAX, max(CR_MIN, int(revert_in)))
@@ -501,7 +503,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
                 raise self._error(NxosError, f"saving failed: {exc}") from None
 
     def _save(self) -> None:
-        from napalm.base.exceptions import CommandErrorException
 
         try:
             self._require()._copy_run_start()
@@ -532,7 +533,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
     def rollback(self) -> None:
         """Back to the checkpoint of the last commit (and saved); also ends a configure
         replace that waits for its commit (see the module doc)."""
-        from napalm.base.exceptions import CommandErrorException, ReplaceConfigException
 
         napalm = self._require()
         try:
@@ -554,7 +554,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
     def _neighbor_rows(self) -> dict[str, dict[str, Any]]:
         """`show ip bgp neighbors` by ntc-templates' cisco_nxos template, per address;
         the template leaves out the remote router ID, read here by `_REMOTE_ID`."""
-        from .getters import ntc
 
         text = self._command("show ip bgp neighbors", check=False)
         if self._errors(text):
@@ -590,7 +589,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
     def get_bgp_neighbors_detail(self, neighbor_address: str = "") -> dict[str, Any]:
         """nxos_ssh has none: NAPALM's shape (see `getters`) from `show ip bgp
         neighbors` (ntc-templates) and the summary of `get_bgp_neighbors`."""
-        from .getters import Peer, bgp_neighbors_detail
 
         summary = self._napalm_getter("get_bgp_neighbors").get("global", {}).get("peers", {})
         rows = self._neighbor_rows()
@@ -617,8 +615,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         return out
 
     def neighbors(self) -> list[Neighbor]:
-        from napalm.base.helpers import as_number
-        from napalm.nxos_ssh.nxos_ssh import bgp_time_conversion
 
         summary = self._command("show bgp ipv4 unicast summary", check=False)
         if self._errors(summary):

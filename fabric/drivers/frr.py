@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import secrets
 import shlex
 import subprocess
@@ -32,6 +33,7 @@ from scp import SCPClient, SCPException
 
 from ..errors import OperationalError
 from ..observed import Neighbor, Route
+from .getters import Peer, bgp_neighbors, bgp_neighbors_detail, facts
 
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
 # Lines of the running config this tool does not own: a difference there is no
@@ -307,19 +309,41 @@ class FrrDriver:
                 prefixes_received=int(rcvd.get("acceptedPrefixCounter", 0))))
         return out
 
+    def _peers(self) -> list[Peer]:
+        data = json.loads(self.vtysh("show bgp vrf default neighbors json") or "{}")
+        out = []
+        for addr, n in data.items():
+            if not isinstance(n, dict) or "bgpState" not in n:
+                continue
+            af = n.get("addressFamilyInfo", {}).get("ipv4Unicast", {})
+            msgs = n.get("messageStats", {})
+            out.append(Peer(
+                address=addr, local_as=int(n.get("localAs", 0)), remote_as=int(n["remoteAs"]),
+                state=n["bgpState"], uptime=int(n.get("bgpTimerUpMsec", 0)) // 1000,
+                received=int(af.get("acceptedPrefixCounter", 0)),
+                sent=int(af.get("sentPrefixCounter", -1)),
+                remote_id=n.get("remoteRouterId", ""), description=n.get("nbrDesc", ""),
+                msgs_in=int(msgs.get("totalRecv", 0)), msgs_out=int(msgs.get("totalSent", 0)),
+                dynamic="dynamicPeer" in n))
+        return out
+
     def get_bgp_neighbors(self) -> dict[str, Any]:
-        """NAPALM's shape: {"global": {"router_id", "peers": {addr: {...}}}}."""
+        """NAPALM's shape, with the vendor drivers' semantics (drivers/getters.py)."""
         summary = json.loads(self.vtysh("show bgp vrf default summary json") or "{}")
-        rid = summary.get("ipv4Unicast", {}).get("routerId", "")
-        peers = {n.address: {"local_as": n.local_as, "remote_as": n.remote_as,
-                             "remote_id": "", "is_up": n.established, "is_enabled": True,
-                             "description": "", "uptime": int(n.uptime),
-                             "address_family": {"ipv4": {
-                                 "received_prefixes": n.prefixes_received,
-                                 "accepted_prefixes": n.prefixes_received,
-                                 "sent_prefixes": -1}}}
-                 for n in self.neighbors()}
-        return {"global": {"router_id": rid, "peers": peers}}
+        return bgp_neighbors(summary.get("ipv4Unicast", {}).get("routerId", ""), self._peers())
+
+    def get_bgp_neighbors_detail(self, neighbor_address: str = "") -> dict[str, Any]:
+        return bgp_neighbors_detail(self._peers(), neighbor_address)
+
+    def get_facts(self) -> dict[str, Any]:
+        """vendor FRRouting, the version from `show version`; FRR knows neither the
+        box's uptime nor its serial number (-1 and "")."""
+        version = self.vtysh("show version")
+        m = re.search(r"FRRouting (\S+) \((\S+)\)", version)
+        interfaces = json.loads(self.vtysh("show interface json") or "{}")
+        return facts(uptime=-1.0, vendor="FRRouting", model="FRR", hostname=m.group(2) if m
+                     else self.hostname, os_version=m.group(1) if m else "",
+                     serial_number="", interface_list=sorted(interfaces))
 
     def routes(self) -> dict[str, Route]:
         data = json.loads(self.vtysh("show bgp vrf default ipv4 unicast json") or "{}")

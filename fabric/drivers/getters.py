@@ -19,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ntc_templates.parse import parse_output
+
 
 def ntc(platform: str, command: str, text: str) -> list[dict[str, str]]:
     """The rows ntc-templates' template for `command` on `platform` parses out of
     `text` (raises textfsm's error on output the template does not know)."""
-    from ntc_templates.parse import parse_output
 
     return parse_output(platform=platform, command=command, data=text)
 

@@ -37,6 +37,7 @@ from hier_config import HConfig
 from hier_config.child import HConfigChild
 from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
 from hier_config.platforms.driver_base import HConfigDriverRules
+from netmiko import ConnectHandler
 
 from ..errors import OperationalError
 from ..observed import Neighbor
@@ -238,7 +239,6 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
 
     # ----- NAPALM contract: session
     def open(self) -> None:
-        from netmiko import ConnectHandler
 
         with self._login():
             self._conn = ConnectHandler(device_type=self.device_type, host=self.hostname,

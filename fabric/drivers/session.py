@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from hier_config import HConfig, get_hconfig
+from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
 from ..errors import OperationalError
 
@@ -199,7 +200,6 @@ class SwitchSession:
         """Around opening the connection: the redacting filter goes on, and what
         connecting raises (netmiko's, or NAPALM's wrapping of it) becomes this driver's
         authentication, host-key or connection error (and the filter comes off)."""
-        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
         self._attach_filter()
         try:
