@@ -101,8 +101,12 @@ class SshShell:
                 raise FrrError(f"{self.where}: unknown host key (add it to known_hosts, or "
                                "--accept-unknown-host-keys)") from None
             raise FrrError(f"{self.where}: SSH: {exc}") from None
+        except paramiko.ssh_exception.NoValidConnectionsError as exc:
+            why = next((e.strerror for e in exc.errors.values() if e.strerror), "refused")
+            raise FrrError(f"{host}: cannot connect to port {port}: {why}") from None
         except OSError as exc:
-            raise FrrError(f"{self.where}: cannot connect: {exc.strerror or exc}") from None
+            raise FrrError(f"{host}: cannot connect to port {port}: "
+                           f"{exc.strerror or exc}") from None
         self.client = client
 
     def run(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
