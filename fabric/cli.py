@@ -1,13 +1,27 @@
-"""Command line: `fabric validate | render | ipam show | init`.
+"""Command line: `fabric validate | render | ipam show|rename | init | lab | plan | apply | verify`.
 
 Exit codes: 0 ok; 1 a check failed (`render --check` found stale files,
 `verify` a failed check, `apply` a failed device) or the lab/devices failed;
-2 bad input (the model, the state file or the arguments).
+2 bad input (the model, the state file, a secret or the arguments, including a
+--device/--rack/--canary that selects nothing); 3 `plan`: changes pending;
+141 (128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe)
+when whoever reads the output stops reading (`fabric ipam show | head -1`): the
+rest of the output is dropped quietly, without a traceback.
+
+-q/--quiet: nothing is printed when a command succeeds with exit 0 but the data
+it was asked for (`ipam show`, `lab status`, `init` to stdout, `plan` diffs,
+--json); no warnings; errors, failed devices and failed checks are printed
+as without -q.
+
+Paths printed are absolute: render's output directory (build/ under the
+current directory unless --out) and the IPAM state file (state/ beside the
+model unless --state).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -16,18 +30,30 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from . import output, pipeline
-from .errors import InputError, OperationalError, Problem
+from .errors import InputError, OperationalError, Problem, group_problems
 from .ipam import STATE_FILE, write_state
 from .model import DEFAULT_MODEL
 from .platforms import SWITCH_PLATFORMS
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13     # SIGPIPE
+EPILOG = """\
+exit codes: 0 ok, 1 a check or device failed, 2 bad input (model, state, secret,
+  arguments), 3 plan: changes pending, 141 the output pipe was closed
+-q/--quiet (every command): nothing on success but the data asked for (ipam show,
+  lab status, plan diffs, init to stdout, --json); no warnings; errors and
+  failures are printed as always
+output: render writes build/ under the current directory (--out) and the IPAM
+  state beside the model (--state); both absolute paths are printed"""
 
 
-def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str,
+          chatter: bool = True) -> None:
+    """--json data, else `text`; text that is `chatter` (a success summary, not data
+    or a failure) is left out with --quiet."""
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True, default=str))
-    elif text:
+    elif text and not (chatter and getattr(args, "quiet", False)):
         print(text)
 
 
@@ -35,13 +61,41 @@ def _warnings(result: pipeline.Result) -> list[Problem]:
     return result.model.diag.warnings
 
 
+def _model_names(result: pipeline.Result) -> set[str]:
+    """Names a warning may be about: devices, racks, nodes."""
+    names = set(result.intent.devices)
+    for rack in result.model.racks:
+        names.add(rack.name)
+        names.update(n.name for n in rack.nodes)
+    return names
+
+
+def _warning_groups(result: pipeline.Result):
+    return group_problems(_warnings(result), _model_names(result))
+
+
+def _print_warnings(args: argparse.Namespace, result: pipeline.Result) -> None:
+    """One line per kind of warning (the same one for 400 ToRs is one line)."""
+    if args.json or args.quiet:
+        return
+    for group in _warning_groups(result):
+        print(group, file=sys.stderr)
+
+
+def _warnings_json(result: pipeline.Result) -> dict[str, Any]:
+    return {"warnings": [w.as_dict() for w in _warnings(result)],
+            "warning_groups": [g.as_dict() for g in _warning_groups(result)]}
+
+
+def _abs(path: FsPath) -> FsPath:
+    return FsPath(os.path.abspath(path))
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     result = pipeline.build(args.model, args.state)
-    warns = _warnings(result)
-    for w in warns if not args.json else ():
-        print(w, file=sys.stderr)
+    _print_warnings(args, result)
     intent = result.intent
-    _emit(args, {"ok": True, "errors": [], "warnings": [w.as_dict() for w in warns],
+    _emit(args, {"ok": True, "errors": [], **_warnings_json(result),
                  "devices": len(intent.devices), "sessions": len(intent.sessions)},
           f"{args.model}: valid ({len(intent.devices)} devices, {len(intent.sessions)} "
           "sessions)")
@@ -52,33 +106,34 @@ def cmd_render(args: argparse.Namespace) -> int:
     result = pipeline.build(args.model, args.state, prune=args.prune, renumber=args.renumber)
     files = pipeline.render(result)
     state_dir = args.state or pipeline.state_dir_for(args.model)
-    state_file = state_dir / STATE_FILE
-    if not args.json:
-        for w in _warnings(result):
-            print(w, file=sys.stderr)
+    state_file = _abs(state_dir / STATE_FILE)
+    out = _abs(args.out)
+    where = {"out": str(out), "state_file": str(state_file)}
+    _print_warnings(args, result)
     if args.check:
-        rep = output.check(args.out, files)
+        rep = output.check(out, files)
         state_stale = not state_file.exists() or state_file.read_text() != result.state_text
         ok = rep.current and not state_stale
-        lines = [f"stale: {args.out / n}" for n in rep.stale]
-        lines += [f"missing: {args.out / n}" for n in rep.missing]
-        lines += [f"extra: {args.out / n}" for n in rep.extra]
+        lines = [f"stale: {out / n}" for n in rep.stale]
+        lines += [f"missing: {out / n}" for n in rep.missing]
+        lines += [f"extra: {out / n}" for n in rep.extra]
         if state_stale:
             lines.append(f"stale: {state_file}")
         lines.append(f"{'up to date' if ok else 'out of date: run `fabric render`'} "
-                     f"({len(files)} files)")
-        _emit(args, {"ok": ok, "state_stale": state_stale, **rep.as_dict()}, "\n".join(lines))
+                     f"({len(files)} files in {out}; state {state_file})")
+        _emit(args, {"ok": ok, "state_stale": state_stale, **where, **rep.as_dict()},
+              "\n".join(lines), chatter=ok)
         return EXIT_OK if ok else EXIT_CHECK_FAILED
     state_changed = write_state(state_dir, result.state_text)
-    rep = output.write(args.out, files)
-    lines = [f"wrote {args.out / n}" for n in rep.written] if args.verbose else []
-    lines += [f"removed {args.out / n}" for n in rep.removed]
+    rep = output.write(out, files)
+    lines = [f"wrote {out / n}" for n in rep.written] if args.verbose else []
+    lines += [f"removed {out / n}" for n in rep.removed]
     lines += result.alloc.changes if state_changed else []
-    lines.append(f"{len(files)} files in {args.out}: {len(rep.written)} written, "
-                 f"{len(rep.removed)} removed, {len(rep.unchanged)} unchanged"
-                 + (f"; {state_file} updated" if state_changed else ""))
+    lines.append(f"{len(files)} files in {out}: {len(rep.written)} written, "
+                 f"{len(rep.removed)} removed, {len(rep.unchanged)} unchanged; "
+                 f"state {state_file} {'updated' if state_changed else 'unchanged'}")
     _emit(args, {"ok": True, "state_changed": state_changed, "changes": result.alloc.changes,
-                 "renumbered": result.alloc.renumbered,
+                 "renumbered": result.alloc.renumbered, **where,
                  "written": rep.written, "removed": rep.removed,
                  "unchanged": len(rep.unchanged)}, "\n".join(lines))
     return EXIT_OK
@@ -90,6 +145,7 @@ def cmd_ipam_rename(args: argparse.Namespace) -> int:
 
     state_dir = args.state or pipeline.state_dir_for(args.model)
     done = rename_in_state(state_dir, load_model(args.model), args.kind, args.old, args.new)
+    done.state_file = _abs(done.state_file)
     _emit(args, done.as_dict(), done.text())
     return EXIT_OK
 
@@ -100,7 +156,8 @@ def cmd_ipam_show(args: argparse.Namespace) -> int:
     result = pipeline.build(args.model, args.state)
     rows = ipam_rows(result)
     _emit(args, {"allocations": rows, "pending": result.alloc.changes,
-                 "reserved": result.alloc.reserved}, ipam_text(rows, result.alloc))
+                 "reserved": result.alloc.reserved}, ipam_text(rows, result.alloc),
+          chatter=False)
     return EXIT_OK
 
 
@@ -118,9 +175,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.force:
         print(f"fabric init: {args.out} exists (use --force to replace it)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    _emit(args, {"ok": True, "model": str(args.out)}, f"wrote {args.out}")
+    out = _abs(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    _emit(args, {"ok": True, "model": str(out)}, f"wrote {out}")
     return EXIT_OK
 
 
@@ -157,8 +215,17 @@ def cmd_lab(args: argparse.Namespace) -> int:
             f"{'running' if r['running'] else 'stopped':<8} "
             f"{r['established']}/{r['neighbors']} established"
             + (f"  ({r['error']})" if r.get("error") else "") for r in rows)
-        _emit(args, {"devices": rows}, text)
+        _emit(args, {"devices": rows}, text, chatter=False)
     return EXIT_OK
+
+
+def _progress(line: str) -> None:
+    """A progress line of a push; a closed output pipe must not stop a rollout
+    half-way, so the rest of the output is dropped and the push goes on."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        _drop_output()
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -170,19 +237,19 @@ def cmd_apply(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
 
     def progress(done: int, total: int, r) -> None:
-        if not args.json:
+        if not args.json and not (args.quiet and r.ok):
             mark = "ok " if r.ok else "FAIL"
             extra = f" ({r.detail})" if r.detail else ""
             rb = " — rolled back" if r.rolled_back else ""
-            print(f"[{done:>{len(str(total))}}/{total}] {mark} {r.device}: {r.action}{extra}{rb}",
-                  flush=True)
+            _progress(f"[{done:>{len(str(total))}}/{total}] {mark} {r.device}: "
+                      f"{r.action}{extra}{rb}")
 
     results = apply_lab(intent, args.concurrency, progress)
     failed = [r for r in results if not r.ok]
     _emit(args, {"ok": not failed, "results": [vars(r) for r in results],
                  "seconds": round(time.monotonic() - t0, 2)},
           f"apply: {len(results) - len(failed)} ok, {len(failed)} failed "
-          f"({time.monotonic() - t0:.1f}s)")
+          f"({time.monotonic() - t0:.1f}s)", chatter=not failed)
     return EXIT_CHECK_FAILED if failed else EXIT_OK
 
 
@@ -192,16 +259,17 @@ def _apply_devices(args: argparse.Namespace) -> int:
     if args.dry_run:
         return cmd_plan(args)
     intent = pipeline.build(args.model, args.state).intent
-    target = _target(intent, args)
+    switches = _switches(intent, args)
+    target = _target(intent, args, switches)
     lock = args.lock or args.model.parent / ".fabric-apply.lock"
 
     def progress(o) -> None:
-        if not args.json:
-            print(f"[{o.stage}] {'ok ' if o.status in ('applied', 'unchanged') else 'FAIL'} "
-                  f"{o.device}: {o.status}" + (f" ({o.detail})" if o.detail else ""),
-                  flush=True)
+        ok = o.status in ("applied", "unchanged")
+        if not args.json and not (args.quiet and ok):
+            _progress(f"[{o.stage}] {'ok ' if ok else 'FAIL'} {o.device}: {o.status}"
+                      + (f" ({o.detail})" if o.detail else ""))
 
-    report = rollout.rollout(intent, target, _switches(intent, args), lock,
+    report = rollout.rollout(intent, target, switches, lock,
                              canary=args.canary, concurrency=args.concurrency,
                              confirm_timer=args.confirm_timer, verify_wait=args.verify_wait,
                              progress=progress)
@@ -213,7 +281,7 @@ def _apply_devices(args: argparse.Namespace) -> int:
         text += f"; rollout stopped at stage {report.stopped_at}"
     for device, problem in sorted(report.sessions_down.items()):
         text += f"\n{device}: applied, but {problem}"
-    _emit(args, report.as_dict(), f"apply: {text}")
+    _emit(args, report.as_dict(), f"apply: {text}", chatter=report.ok)
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
@@ -242,30 +310,54 @@ def cmd_verify(args: argparse.Namespace) -> int:
     text += ("\n" if text else "") + verify.summary(results) + \
         f" ({time.monotonic() - t0:.1f}s)"
     _emit(args, {"ok": ok, "results": [r.as_dict() for r in results],
-                 "seconds": round(time.monotonic() - t0, 2)}, text)
+                 "seconds": round(time.monotonic() - t0, 2)}, text, chatter=ok)
     return EXIT_OK if ok else EXIT_CHECK_FAILED
 
 
 EXIT_CHANGES = 3   # plan: changes pending (2 is bad input everywhere in this CLI)
 
 
-def _switches(intent, args: argparse.Namespace) -> list[str]:
-    from .errors import InputError, Problem
+def _bad_argument(args: argparse.Namespace, option: str, message: str) -> InputError:
+    return InputError([Problem(str(args.model), 1, 1, option, message)])
 
-    names = [n for n, d in intent.devices.items() if d.is_switch]
+
+def _one_of(known: list[str]) -> str:
+    shown = ", ".join(known[:8]) + (", …" if len(known) > 8 else "")
+    return f"({shown})" if known else "(none)"
+
+
+def _switches(intent, args: argparse.Namespace) -> list[str]:
+    """The switches --device/--rack select (all without them); a selector naming
+    nothing of the model, or a selection that is empty, is bad input."""
+    every = [n for n, d in intent.devices.items() if d.is_switch]
+    names = every
     if args.device:
-        unknown = sorted(set(args.device) - set(names))
+        unknown = sorted(set(args.device) - set(every))
         if unknown:
-            found = ", ".join(unknown)
-            raise InputError([Problem(str(args.model), 1, 1, "--device",
-                                      f"expected a switch of the model, found {found}")])
+            raise _bad_argument(args, "--device", f"expected a switch of the model "
+                                f"{_one_of(every)}, found {', '.join(unknown)}")
         names = [n for n in names if n in args.device]
     if args.rack:
+        racks = [r.name for r in intent.model.racks]
+        unknown = sorted(set(args.rack) - set(racks))
+        if unknown:
+            raise _bad_argument(args, "--rack", f"expected a rack of the model "
+                                f"{_one_of(racks)}, found {', '.join(unknown)}")
         names = [n for n in names if intent.devices[n].rack in args.rack]
+        if not names:
+            chosen = " and ".join(f"--{o} {', '.join(getattr(args, o))}"
+                                  for o in ("device", "rack") if getattr(args, o))
+            raise _bad_argument(args, "--rack", f"expected a selection with at least one "
+                                f"switch, found none in {chosen}")
+    canary = getattr(args, "canary", None)
+    if canary and canary not in names:
+        known = "a switch of the model" if canary not in every else "one of the selected switches"
+        raise _bad_argument(args, "--canary", f"expected {known} {_one_of(names)}, "
+                            f"found {canary}")
     return names
 
 
-def _target(intent, args: argparse.Namespace):
+def _target(intent, args: argparse.Namespace, switches: list[str]):
     from . import credentials, targets
 
     if args.target == "lab":
@@ -273,28 +365,34 @@ def _target(intent, args: argparse.Namespace):
         return targets.lab_target(intent)
     return targets.device_target(intent, credentials.load(args.credentials),
                                  targets.load_hosts(args.hosts), args.known_hosts,
-                                 args.accept_unknown_host_keys)
+                                 args.accept_unknown_host_keys, devices=switches)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from . import plan
 
     intent = pipeline.build(args.model, args.state).intent
-    plans = plan.plan(_target(intent, args), _switches(intent, args), args.concurrency)
+    switches = _switches(intent, args)
+    plans = plan.plan(_target(intent, args, switches), switches, args.concurrency)
+    ok, changes = all(p.ok for p in plans), any(p.diff for p in plans)
     if args.markdown:
         sys.stdout.write(plan.markdown(plans, intent.fabric))
     else:
-        _emit(args, {"ok": all(p.ok for p in plans), "summary": plan.summary(plans),
+        _emit(args, {"ok": ok, "summary": plan.summary(plans),
                      "devices": [p.as_dict() for p in plans]},
-              plan.text(plans, color=sys.stdout.isatty() and not args.no_color))
-    if not all(p.ok for p in plans):
+              plan.text(plans, color=sys.stdout.isatty() and not args.no_color),
+              chatter=ok and not changes)
+    if not ok:
         return EXIT_CHECK_FAILED
-    return EXIT_CHANGES if any(p.diff for p in plans) else EXIT_OK
+    return EXIT_CHANGES if changes else EXIT_OK
 
 
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing on success but requested data (no warnings, "
+                             "no summary); errors and failures still")
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("model", nargs="?", type=FsPath, default=DEFAULT_MODEL,
                        help=f"fabric model (default {DEFAULT_MODEL})")
@@ -302,7 +400,8 @@ def parser() -> argparse.ArgumentParser:
                        help="IPAM state directory (default: state/ beside the model)")
 
     p = argparse.ArgumentParser(prog="fabric", description=__doc__.splitlines()[0],
-                                epilog="exit codes: 0 ok, 1 check failed, 2 bad input")
+                                epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", parents=[common, model], help="check the model")
     v.set_defaults(func=cmd_validate)
@@ -396,8 +495,28 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _drop_output() -> int:
+    """The reader of stdout went away: point stdout and stderr at /dev/null so
+    nothing else (interpreter shutdown's flush included) fails on them."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):   # in-process captured streams
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        code = _run(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _drop_output()
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except InputError as exc:

@@ -13,13 +13,17 @@ from pathlib import Path
 
 import yaml
 
-from .errors import OperationalError
+from .errors import InputError, Problem
 
 ENV_USER, ENV_PASSWORD, ENV_FILE = "FABRIC_USERNAME", "FABRIC_PASSWORD", "FABRIC_CREDENTIALS"
 
 
-class CredentialError(OperationalError):
-    pass
+class CredentialError(InputError):
+    """Missing or unusable credentials: bad input (exit 2), located at the file (or the
+    environment) they were looked for in."""
+
+    def __init__(self, message: str, where: Path | str = "(environment)"):
+        super().__init__([Problem(str(where), 1, 1, "credentials", message)])
 
 
 @dataclass(frozen=True)
@@ -52,24 +56,31 @@ def load(file: Path | None = None) -> CredentialStore:
     try:
         mode = file.stat().st_mode
     except OSError as exc:
-        raise CredentialError(f"credentials file {file}: {exc.strerror}") from None
+        raise CredentialError(f"cannot read the credentials file: {exc.strerror}",
+                              file) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise CredentialError(f"credentials file {file} is open to others "
-                              f"(mode {stat.S_IMODE(mode):o}); chmod 600 it")
+        raise CredentialError(f"the credentials file is open to others "
+                              f"(mode {stat.S_IMODE(mode):o}); chmod 600 it", file)
     try:
         data = yaml.safe_load(file.read_text()) or {}
-    except yaml.YAMLError:
-        raise CredentialError(f"credentials file {file} is not valid YAML") from None
+    except (yaml.YAMLError, UnicodeDecodeError, OSError):
+        raise CredentialError("the credentials file is not readable YAML", file) from None
+    if not isinstance(data, dict):
+        raise CredentialError("expected a mapping ({username, password} or {default, "
+                              "devices}) in the credentials file", file)
 
     def one(d: object, where: str) -> Credentials:
         if not (isinstance(d, dict) and isinstance(d.get("username"), str)
                 and isinstance(d.get("password"), str)):
-            raise CredentialError(f"credentials file {file}: {where}: expected username and "
-                                  "password strings")
+            raise CredentialError(f"{where}: expected username and password strings", file)
         return Credentials(d["username"], d["password"])
 
     if "username" in data:
         return CredentialStore(env_default or one(data, "top level"))
     default = one(data["default"], "default") if "default" in data else env_default
-    devices = {k: one(v, f"devices.{k}") for k, v in (data.get("devices") or {}).items()}
+    devices = data.get("devices") or {}
+    if not isinstance(devices, dict):
+        raise CredentialError("devices: expected a mapping of device name to credentials",
+                              file)
+    devices = {str(k): one(v, f"devices.{k}") for k, v in devices.items()}
     return CredentialStore(default, devices)

@@ -6,6 +6,7 @@ first one, so one run reports everything that is wrong.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,3 +97,43 @@ class Diagnostics:
     def raise_if_errors(self) -> None:
         if self.errors:
             raise InputError(self.errors)
+
+
+_WORD = re.compile(r"[A-Za-z0-9_.-]+")
+_INDEX = re.compile(r"\[\d+\]")
+SHOWN_NAMES = 3     # names listed after a grouped problem's first instance
+
+
+@dataclass
+class ProblemGroup:
+    """Problems that say the same thing about different things (devices, racks)."""
+
+    first: Problem
+    names: list[str]        # the name each problem is about, first's included
+
+    def __str__(self) -> str:
+        others = self.names[1:]
+        if not others:
+            return str(self.first)
+        shown = ", ".join(others[:SHOWN_NAMES]) + (", …" if len(others) > SHOWN_NAMES else "")
+        return f"{self.first} (and {len(others)} more like it: {shown})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"first": self.first.as_dict(), "count": len(self.names), "names": self.names}
+
+
+def group_problems(problems: list[Problem], names: set[str]) -> list[ProblemGroup]:
+    """Group problems whose path and message are the same once list indexes and the
+    model's names (`names`: devices, racks, nodes) are abstracted away; in the
+    order of each group's first problem."""
+    groups: dict[tuple[str, str, str], ProblemGroup] = {}
+    for p in problems:
+        named = [w for w in _WORD.findall(p.message) if w in names]
+        shape = _WORD.sub(lambda m: "<name>" if m.group(0) in names else m.group(0), p.message)
+        key = (p.severity, _INDEX.sub("[*]", p.path), shape)
+        who = named[0] if named else f"{p.file}:{p.line}"
+        if key in groups:
+            groups[key].names.append(who)
+        else:
+            groups[key] = ProblemGroup(p, [who])
+    return list(groups.values())

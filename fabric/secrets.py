@@ -1,6 +1,10 @@
 """Secret references → values, at deploy time only. Rendered files hold
 placeholders; `substitute` fills them in right before a push, in memory or
-in a 0600 file, and nothing here logs a value."""
+in a 0600 file, and nothing here logs a value.
+
+A secret that cannot be loaded (its variable unset, its file unreadable) or is
+shorter than `MIN_LENGTH` is bad input: `SecretError` is an `InputError`
+(exit 2), located at the secret's definition in the model."""
 
 from __future__ import annotations
 
@@ -9,40 +13,98 @@ import re
 import secrets as _random
 from pathlib import Path
 
-from .errors import OperationalError
+from .errors import Diagnostics, InputError, Problem, format_path
 from .model import Model, SecretRef
 
+# A value is masked only where it stands as a token of its own (see `replace_tokens`);
+# a short one would also be a plausible piece of ordinary text, so it is refused.
+MIN_LENGTH = 8
 
-class SecretError(OperationalError):
-    pass
+
+class SecretError(InputError):
+    """A secret the model names cannot be used; never carries the value."""
 
 
-def resolve(ref: SecretRef, fallback: dict[str, str] | None = None) -> str:
+def _refuse(ref: SecretRef, key: str | None, message: str,
+            diag: Diagnostics | None) -> SecretError:
+    """`message` located at `secrets.<name>.<key>` in the model (when `diag` knows it)."""
+    path = ("secrets", ref.name, key) if key else ("secrets", ref.name)
+    line, col = diag.locate(path) if diag else (1, 1)
+    file = diag.file if diag else "(secrets)"
+    return SecretError([Problem(str(file), line, col, format_path(path), message)])
+
+
+def _load(ref: SecretRef, fallback: dict[str, str] | None,
+          diag: Diagnostics | None) -> tuple[str, str, str]:
+    """(value, where it came from, the model key that named the source)."""
     if ref.env:
         value = os.environ.get(ref.env)
         if value:
-            return value
+            return value, f"environment variable {ref.env}", "env"
     if ref.file:
         path = Path(ref.file).expanduser()
         try:
-            return path.read_text().strip()
+            return path.read_text().strip(), f"file {path}", "file"
         except OSError as exc:
-            raise SecretError(f"secret {ref.name}: cannot read {path}: {exc.strerror}") from None
+            also = f" (environment variable {ref.env} is not set either)" if ref.env else ""
+            raise _refuse(ref, "file", f"secret {ref.name}: cannot read file {path}: "
+                                       f"{exc.strerror}{also}", diag) from None
     if fallback is not None and ref.name in fallback:
-        return fallback[ref.name]
-    where = f"environment variable {ref.env}" if ref.env else f"file {ref.file}"
-    raise SecretError(f"secret {ref.name}: {where} is not set")
+        return fallback[ref.name], "the lab's secret store", "env" if ref.env else "file"
+    if ref.env:
+        raise _refuse(ref, "env", f"secret {ref.name}: environment variable {ref.env} is not "
+                                  "set", diag)
+    raise _refuse(ref, None, f"secret {ref.name}: no source (env or file) is given", diag)
+
+
+def resolve(ref: SecretRef, fallback: dict[str, str] | None = None,
+            diag: Diagnostics | None = None) -> str:
+    """The value of `ref`; `SecretError` (located through `diag`) when it cannot be
+    read or is too short to be masked safely."""
+    value, source, key = _load(ref, fallback, diag)
+    if len(value) < MIN_LENGTH:
+        raise _refuse(ref, key, f"secret {ref.name} ({source}) is {len(value)} characters; "
+                                f"at least {MIN_LENGTH} are needed: a shorter one could not "
+                                "be masked in output without also masking ordinary words", diag)
+    return value
 
 
 def values(model: Model, fallback: dict[str, str] | None = None) -> dict[str, str]:
-    """placeholder → value for every secret the model names."""
-    return {ref.placeholder: resolve(ref, fallback) for ref in model.secrets.values()}
+    """placeholder → value for every secret the model names; every secret that
+    cannot be used is reported at once."""
+    diag = getattr(model, "diag", None)
+    out: dict[str, str] = {}
+    problems: list[Problem] = []
+    for ref in model.secrets.values():
+        try:
+            out[ref.placeholder] = resolve(ref, fallback, diag)
+        except SecretError as exc:
+            problems += exc.problems
+    if problems:
+        raise SecretError(problems)
+    return out
 
 
 def substitute(text: str, values: dict[str, str]) -> str:
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
     return text
+
+
+# What may stand on either side of a secret for it to be a token of its own:
+# the text's ends, whitespace, quotes and the usual config and URL delimiters.
+_EDGE = r"""\s'"`=:,;()\[\]{}<>@/\\|"""
+
+
+def replace_tokens(text: str, replacements: dict[str, str]) -> str:
+    """Replace each key of `replacements` by its value where the key stands as a
+    token of its own, never inside a longer word (`port 22` keeps its `22` whatever
+    a secret is). One pass, longest key first, so a replacement is never re-read."""
+    keys = sorted((k for k in replacements if k), key=len, reverse=True)
+    if not keys:
+        return text
+    token = re.compile(f"(?<![^{_EDGE}])(?:{'|'.join(map(re.escape, keys))})(?![^{_EDGE}])")
+    return token.sub(lambda m: replacements[m.group(0)], text)
 
 
 # A key on a config line that is not one of ours (an old value on the device, an
@@ -54,8 +116,7 @@ _OTHER_KEY = re.compile(r"(\bpassword\s+(?:(?:0|3|7|cipher|simple)\s+)?)(?!__sec
 def mask(text: str, values: dict[str, str]) -> str:
     """The inverse of `substitute`, for anything shown or logged; a key that is not
     one of the model's current values (what a device still has) becomes ******."""
-    for placeholder, value in values.items():
-        text = text.replace(value, placeholder)
+    text = replace_tokens(text, {value: placeholder for placeholder, value in values.items()})
     return _OTHER_KEY.sub(r"\1******", text)
 
 

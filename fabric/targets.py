@@ -6,6 +6,7 @@ value back into its placeholder before anything is shown or logged."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ import yaml
 from . import secrets
 from .credentials import CredentialStore
 from .drivers import driver_class
-from .errors import OperationalError
+from .errors import InputError, Problem
 from .intent import Intent
 from .render import device_config
 
@@ -51,23 +52,41 @@ def load_hosts(file: Path | None) -> dict[str, tuple[str, int]]:
         return {}
     try:
         data = yaml.safe_load(file.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise OperationalError(f"hosts file {file}: {exc}") from None
+    except OSError as exc:
+        raise _hosts_error(file, f"cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise _hosts_error(file, "invalid YAML", mark.line + 1 if mark else 1) from None
+    if not isinstance(data, dict):
+        raise _hosts_error(file, "expected a mapping of device: host[:port]")
     out = {}
     for name, where in data.items():
-        host, _, port = str(where).rpartition(":") if ":" in str(where) else (where, "", "22")
-        out[name] = (host, int(port))
+        host, sep, port = str(where).rpartition(":")
+        if not sep:
+            host, port = str(where), "22"
+        if not isinstance(where, str | int) or not re.fullmatch(r"[A-Za-z0-9._-]+", host) \
+                or not port.isdigit() or not 0 < int(port) < 65536:
+            raise _hosts_error(file, f"{name}: expected host[:port], found {where!r}")
+        out[str(name)] = (host, int(port))
     return out
+
+
+def _hosts_error(file: Path, message: str, line: int = 1) -> InputError:
+    return InputError([Problem(str(file), line, 1, "(hosts)", message)])
 
 
 def device_target(intent: Intent, creds: CredentialStore, hosts: dict[str, tuple[str, int]],
                   known_hosts: Path | None = None, accept_unknown: bool = False,
-                  timeout: float = 60) -> Target:
+                  timeout: float = 60, devices: list[str] | None = None) -> Target:
+    """`devices`: the switches that will be reached (default every one): each must have
+    credentials."""
     values = secrets.values(intent.model)
     switches = [d for d in intent.devices.values() if d.is_switch]
     configs = {d.name: secrets.substitute(device_config(d, intent), values) for d in switches}
     # Every driver is imported here, before any worker thread opens one.
     classes = {p: driver_class(p) for p in sorted({d.platform for d in switches})}
+    for name in devices if devices is not None else [d.name for d in switches]:
+        creds.for_device(name)   # missing credentials are bad input, found before any push
 
     def connect(name: str) -> Any:
         d = intent.devices[name]

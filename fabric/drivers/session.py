@@ -27,6 +27,7 @@ from hier_config import HConfig, get_hconfig
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
 from ..errors import OperationalError
+from ..secrets import replace_tokens
 
 Items = list[tuple[int, str]]
 PW_MARK = "(configured)"       # a key the device shows only as a cipher: compared on presence
@@ -56,9 +57,7 @@ def redact(text: str, secret: re.Pattern[str], secrets: Iterable[str] = ()) -> s
     """Mask what follows a key word (`secret`'s group 1 is kept) and every known
     secret."""
     text = secret.sub(r"\1******", text)
-    for s in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(s, "******")
-    return text
+    return replace_tokens(text, dict.fromkeys((s for s in secrets if s), "******"))
 
 
 class Redactor(logging.Filter):
