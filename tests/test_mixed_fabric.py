@@ -129,8 +129,8 @@ def _getters_agree(model: Path, devices: dict, platforms: dict[str, str]) -> Non
     got = {}
     for name in ("r05-tor", "r01-tor", "r03-tor"):      # FRR, Comware, IOS-XE
         drv = target.connect(name)
-        drv.open()
         try:
+            drv.open()
             got[name] = (drv.get_facts(), drv.get_bgp_neighbors(),
                          drv.get_bgp_neighbors_detail())
         finally:

@@ -56,7 +56,8 @@ def _text(node: ast.AST, consts: dict[str, str]) -> str | None:
     if isinstance(node, ast.Name):
         return consts.get(node.id)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-            node.func.id in ("Path", "str") and len(node.args) == 1:
+            len(node.args) == 1:
+        # Path("/usr/..."), str(X), or a helper that finds a program by name: tool("x")
         return _text(node.args[0], consts)
     return None
 
@@ -141,8 +142,10 @@ def debian_package(path: str) -> str | None:
         candidates += [p, p.removeprefix("/usr") if p.startswith("/usr/") else "/usr" + p]
     for p in dict.fromkeys(candidates):
         run = subprocess.run(["dpkg", "-S", p], capture_output=True, text=True)
-        if run.returncode == 0:
-            return run.stdout.split(":", 1)[0].split(",")[0].strip()
+        owners = [ln.split(":", 1)[0].split(",")[0].strip() for ln in run.stdout.splitlines()
+                  if not ln.startswith("diversion ")]
+        if run.returncode == 0 and owners:
+            return owners[0]
     return None
 
 
@@ -194,6 +197,8 @@ def unmet(programs: dict[str, set[str]], packages: frozenset[str]) -> list[str]:
     for prog, users in sorted(programs.items()):
         where = ", ".join(sorted(users))
         if Path(prog).is_relative_to(VENV_BIN.parent):
+            if Path(prog).name.startswith("python"):
+                continue            # the venv's own interpreter
             dist = venv_distribution(prog)
             if dist not in required_distributions():
                 out.append(f"{prog} (used in {where}) is from {dist or 'no distribution'}, "

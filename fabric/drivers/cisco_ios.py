@@ -317,7 +317,6 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
     def open(self) -> None:
         """netmiko's session opened here rather than by NAPALM, which turns every
         failure into a bare "Cannot connect"."""
-
         device_type = "cisco_ios_telnet" if self.transport == "telnet" else "cisco_ios"
         with self._login():
             conn = ConnectHandler(device_type=device_type, host=self.hostname,

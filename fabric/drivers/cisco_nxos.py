@@ -335,7 +335,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
 
     # ----- NAPALM contract: session
     def open(self) -> None:
-
         napalm = NXOSSSHDriver(self.hostname, self.username, self._password,
                                timeout=self.timeout, optional_args=self.ssh_options())
         with self._login():
@@ -381,7 +380,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         """The replace file, built from the running config of this moment, onto
         bootflash: written to a private 0600 file, SCP'd with NAPALM's mechanism, the
         local copy deleted whatever happens."""
-
         napalm = self._require()
         assert self._candidate is not None
         text = replace_file(self._running(), self._candidate, self._names)
@@ -473,7 +471,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         self._drop_candidate()
 
     def _replace(self, napalm: Any, revert_in: int | None) -> None:
-
         if revert_in:
             seconds = min(CR_MAX, max(CR_MIN, int(revert_in)))
             log.info("%s: configure replace, rolled back in %ds unless confirmed",
@@ -503,7 +500,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
                 raise self._error(NxosError, f"saving failed: {exc}") from None
 
     def _save(self) -> None:
-
         try:
             self._require()._copy_run_start()
         except CommandErrorException as exc:
@@ -533,7 +529,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
     def rollback(self) -> None:
         """Back to the checkpoint of the last commit (and saved); also ends a configure
         replace that waits for its commit (see the module doc)."""
-
         napalm = self._require()
         try:
             napalm.rollback()
@@ -554,7 +549,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
     def _neighbor_rows(self) -> dict[str, dict[str, Any]]:
         """`show ip bgp neighbors` by ntc-templates' cisco_nxos template, per address;
         the template leaves out the remote router ID, read here by `_REMOTE_ID`."""
-
         text = self._command("show ip bgp neighbors", check=False)
         if self._errors(text):
             return {}
@@ -589,7 +583,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
     def get_bgp_neighbors_detail(self, neighbor_address: str = "") -> dict[str, Any]:
         """nxos_ssh has none: NAPALM's shape (see `getters`) from `show ip bgp
         neighbors` (ntc-templates) and the summary of `get_bgp_neighbors`."""
-
         summary = self._napalm_getter("get_bgp_neighbors").get("global", {}).get("peers", {})
         rows = self._neighbor_rows()
         peers = []
@@ -615,7 +608,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         return out
 
     def neighbors(self) -> list[Neighbor]:
-
         summary = self._command("show bgp ipv4 unicast summary", check=False)
         if self._errors(summary):
             return []       # no `feature bgp`: no BGP, no peers

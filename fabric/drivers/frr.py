@@ -89,9 +89,13 @@ class SshShell:
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy() if accept_unknown
                                            else paramiko.RejectPolicy())
         try:
-            client.connect(host, port=port, username=username, password=password,
-                           timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
-                           look_for_keys=False, allow_agent=False)
+            try:
+                client.connect(host, port=port, username=username, password=password,
+                               timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
+                               look_for_keys=False, allow_agent=False)
+            except BaseException:
+                client.close()          # a refused login leaves paramiko's transport open
+                raise
         except paramiko.BadHostKeyException:
             raise FrrError(f"{self.where}: the host key does not match known_hosts") from None
         except paramiko.AuthenticationException:
@@ -116,7 +120,7 @@ class SshShell:
                               for f in (out, err))
             return out.channel.recv_exit_status(), stdout, stderr
         except (paramiko.SSHException, OSError) as exc:
-            raise FrrError(f"{self.where}: SSH: {exc}") from None
+            raise FrrError(f"{self.where}: SSH: {exc or 'timed out'}") from None
 
     def put(self, text: str) -> str:
         path = f"/tmp/fabric-frr-{secrets.token_hex(8)}.conf"
@@ -213,10 +217,12 @@ class FrrDriver:
                 time.sleep(0.2)
 
     def close(self) -> None:
-        self.discard_config()
-        if self._shell is not None and not self._local:
-            self._shell.close()
-            self._shell = None
+        try:
+            self.discard_config()
+        finally:
+            if self._shell is not None and not self._local:
+                self._shell.close()
+                self._shell = None
 
     def get_config(self, retrieve: str = "running") -> dict[str, str]:
         text = self.vtysh("show running-config")
@@ -294,12 +300,14 @@ class FrrDriver:
         self.save()
 
     # --- getters ---------------------------------------------------------
-    def neighbors(self) -> list[Neighbor]:
+    def _neighbor_json(self) -> dict[str, dict[str, Any]]:
+        """`show bgp neighbors json`, the sessions only (FRR adds other keys)."""
         data = json.loads(self.vtysh("show bgp vrf default neighbors json") or "{}")
+        return {a: n for a, n in data.items() if isinstance(n, dict) and "bgpState" in n}
+
+    def neighbors(self) -> list[Neighbor]:
         out = []
-        for addr, n in data.items():
-            if not isinstance(n, dict) or "bgpState" not in n:
-                continue
+        for addr, n in self._neighbor_json().items():
             gr = n.get("neighborCapabilities", {}).get("gracefulRestart", "")
             state = n["bgpState"]
             uptime = n.get("bgpTimerUpEstablishedEpoch")
@@ -314,11 +322,8 @@ class FrrDriver:
         return out
 
     def _peers(self) -> list[Peer]:
-        data = json.loads(self.vtysh("show bgp vrf default neighbors json") or "{}")
         out = []
-        for addr, n in data.items():
-            if not isinstance(n, dict) or "bgpState" not in n:
-                continue
+        for addr, n in self._neighbor_json().items():
             af = n.get("addressFamilyInfo", {}).get("ipv4Unicast", {})
             msgs = n.get("messageStats", {})
             out.append(Peer(

@@ -25,14 +25,12 @@ from ntc_templates.parse import parse_output
 def ntc(platform: str, command: str, text: str) -> list[dict[str, str]]:
     """The rows ntc-templates' template for `command` on `platform` parses out of
     `text` (raises textfsm's error on output the template does not know)."""
-
     return parse_output(platform=platform, command=command, data=text)
 
 
 @dataclass
 class Peer:
     """One BGP peer as a switch shows it, vendor-neutral."""
-
     address: str
     local_as: int
     remote_as: int

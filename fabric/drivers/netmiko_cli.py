@@ -239,7 +239,6 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
 
     # ----- NAPALM contract: session
     def open(self) -> None:
-
         with self._login():
             self._conn = ConnectHandler(device_type=self.device_type, host=self.hostname,
                                         username=self.username, password=self._password,

@@ -199,7 +199,6 @@ class SwitchSession:
         """Around opening the connection: the redacting filter goes on, and what
         connecting raises (netmiko's, or NAPALM's wrapping of it) becomes this driver's
         authentication, host-key or connection error (and the filter comes off)."""
-
         self._attach_filter()
         try:
             yield
