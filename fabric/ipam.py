@@ -317,11 +317,13 @@ class _Allocator:
 
     def _pinned(self, section: str, key: str, old: Any, given: Any, cause: Cause) -> None:
         """An explicit value where the state holds an allocation: the same value keeps
-        the entry (it stays if the explicit value is removed again), another one moves."""
+        the entry (it stays if the explicit value is removed again), another one moves,
+        even onto a value the state holds for someone else (two explicit values swapped
+        move both; a clash with an allocated one is reported instead, see _settle_moves)."""
         if str(given) == str(old):
             self.out.state[section][key] = old
-        elif not any(str(v) == str(given) for k, v in self.stored[section].items() if k != key):
-            self._moved(section, key, old, cause)     # else: the clash is reported as such
+        else:
+            self._moved(section, key, old, cause)
 
     def _now(self, section: str, key: str) -> Any:
         if section == "node_blocks":
@@ -335,9 +337,8 @@ class _Allocator:
             moved = {f"allocated {mv.section} {mv.key}" for mv in self.moves}
             self.out.changes = [c for c in self.out.changes
                                 if c.split(": ", 1)[0] not in moved]
-            lines = [f"renumbered {mv.section} {mv.key}: {mv.old} → {self._now(mv.section, mv.key)}"
-                     for mv in sorted(self.moves, key=lambda mv: (SECTIONS.index(mv.section),
-                                                                  mv.key))]
+            lines = [self._renumbered(mv) for mv in sorted(
+                self.moves, key=lambda mv: (SECTIONS.index(mv.section), mv.key))]
             self.out.renumbered += lines
             self.out.changes += lines
             return
@@ -349,6 +350,12 @@ class _Allocator:
         for cause, moves in groups.items():
             self.problem(cause.path, f"{cause.head}: {self._summary(moves)} would move "
                                      f"({self._examples(moves)}); {cause.hint}")
+
+    def _renumbered(self, mv: Move) -> str:
+        now = self._now(mv.section, mv.key)
+        if not now:
+            return f"renumbered {mv.section} {mv.key}: {mv.old} released, none allocated anew"
+        return f"renumbered {mv.section} {mv.key}: {mv.old} → {now}"
 
     @staticmethod
     def _summary(moves: list[Move]) -> str:

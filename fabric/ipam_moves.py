@@ -2,7 +2,10 @@
 
 An item that is new by name but matches one that is gone from the model and
 holds allocations (by subnet, address or management address, or by an explicit
-value equal to one allocated to the gone item) is a rename. Rendering it as it
+value equal to one allocated to the gone item) is a rename. So is an item whose
+name the state holds for something else (its record there: another subnet,
+address or management address) when it matches another item of the state: the
+name would take over the allocations of the one it was named before. Rendering it as it
 stands would give it new numbers and keep the old ones reserved, so `allocate`
 refuses it (`find_renames`), unless asked to renumber; `rename_in_state` carries
 the allocations over to the new name (`fabric ipam rename`).
@@ -16,7 +19,7 @@ from ipaddress import IPv4Network
 from pathlib import Path as FsPath
 from typing import Any, NoReturn
 
-from .errors import InputError, Path, Problem
+from .errors import InputError, Path, Problem, format_path
 from .ipam import SECTIONS, STATE_FILE, dump_state, load_state, write_state
 from .model import Model
 
@@ -35,6 +38,9 @@ class Rename:
     reason: str                          # "has the subnet 10.2.2.0/24 of rack 'r02'"
     held: tuple[Holding, ...]            # what the old one holds
     nodes: tuple[tuple[str, str], ...] = ()   # renamed nodes a rack rename carries along
+    taken: tuple[Holding, ...] = ()      # what the state holds under the new name already
+    was: str = ""                        # "subnet 10.2.4.0/24": what those were made for
+    now_named: str | None = None         # the model's name of that item, if it is still there
 
 
 # --- what the state holds for an item -------------------------------------
@@ -111,17 +117,41 @@ def _stored_switches(stored: State) -> set[str]:
     return set(stored["router_ids"]) | linked | set(_ident(stored, "switches"))
 
 
+def _renamed_over(records: dict[str, Any], field: str | None,
+                  model_items: dict[str, str]) -> set[str]:
+    """Names in the model whose record in the state (`field` of it, or the record
+    itself) says they were made for another subnet, address or management address."""
+    return {name for name, now in model_items.items() if name in records
+            and (records[name] if field is None else records[name][field]) != now}
+
+
+def _taken(stored: State, kind: str, name: str, field: str | None, words: str,
+           held: list[Holding], model_items: dict[str, str]) -> dict[str, Any]:
+    """The Rename fields for a name that already holds allocations of another item."""
+    if not held:
+        return {}
+    record = _ident(stored, f"{kind}es" if kind == "switch" else f"{kind}s")[name]
+    was = record if field is None else record[field]
+    now_named = next((n for n, v in sorted(model_items.items()) if v == was), None)
+    return {"taken": tuple(held), "was": f"{words} {was}", "now_named": now_named}
+
+
 def _rack_renames(model: Model, stored: State) -> list[Rename]:
     known = _stored_racks(stored)
-    names = {r.name for r in model.racks}
-    gone = [g for g in sorted(known - names) if rack_holdings(stored, g)]
+    subnets = {r.name: str(r.subnet) for r in model.racks}
+    over = _renamed_over(_ident(stored, "racks"), "subnet", subnets)
+    gone = [g for g in sorted((known - set(subnets)) | over) if rack_holdings(stored, g)]
     out: list[Rename] = []
-    for r in sorted((r for r in model.racks if r.name not in known), key=lambda r: r.name):
-        for g in gone:
+    for r in sorted((r for r in model.racks if r.name not in known or r.name in over),
+                    key=lambda r: r.name):
+        for g in (g for g in gone if g != r.name):
             reason = _rack_reason(r, g, stored)
             if reason:
+                taken = _taken(stored, "rack", r.name, "subnet", "subnet",
+                               rack_holdings(stored, r.name) if r.name in over else [], subnets)
                 out.append(Rename("rack", g, r.name, (*r.path, "name"), reason,
-                                  tuple(rack_holdings(stored, g)), _carried(model, r, g, stored)))
+                                  tuple(rack_holdings(stored, g)), _carried(model, r, g, stored),
+                                  **taken))
                 gone.remove(g)
                 break
     return out
@@ -158,29 +188,40 @@ def _node_was_in(stored: State, node: str, rack: str) -> bool:
 
 
 def _carried(model: Model, r: Any, g: str, stored: State) -> tuple[tuple[str, str], ...]:
-    """Nodes of rack `r` renamed along with it: new by name, with the address of a
-    node of the gone rack `g` that holds pod blocks."""
-    present = {n.name for rack in model.racks for n in rack.nodes}
-    known = _stored_nodes(stored)
+    """Nodes of rack `r` renamed along with it: new by name (or by a name the state
+    holds for another address), with the address of a node of the gone rack `g`
+    that holds pod blocks."""
+    addresses = _node_addresses(model)
+    over = _renamed_over(_ident(stored, "nodes"), "ip", addresses)
+    known = _stored_nodes(stored) - over
     by_ip = {v["ip"]: k for k, v in sorted(_ident(stored, "nodes").items())
-             if v["rack"] == g and k not in present and k in stored["node_blocks"]}
+             if v["rack"] == g and (k not in addresses or k in over)
+             and k in stored["node_blocks"]}
     return tuple((by_ip[str(n.ip)], n.name) for n in sorted(r.nodes, key=lambda n: n.name)
-                 if n.name not in known and str(n.ip) in by_ip)
+                 if n.name not in known and by_ip.get(str(n.ip), n.name) != n.name)
+
+
+def _node_addresses(model: Model) -> dict[str, str]:
+    return {n.name: str(n.ip) for r in model.racks for n in r.nodes}
 
 
 def _node_renames(model: Model, stored: State) -> list[Rename]:
     present = {n.name: n for r in model.racks for n in r.nodes}
+    addresses = _node_addresses(model)
+    over = _renamed_over(_ident(stored, "nodes"), "ip", addresses)
     known = _stored_nodes(stored)
     by_ip = {v["ip"]: k for k, v in sorted(_ident(stored, "nodes").items())
-             if k not in present and k in stored["node_blocks"]}
+             if (k not in present or k in over) and k in stored["node_blocks"]}
     out = []
-    for name in sorted(set(present) - known):
+    for name in sorted((set(present) - known) | over):
         n = present[name]
         old = by_ip.pop(str(n.ip), None)
         if old is not None:
+            taken = _taken(stored, "node", name, "ip", "address",
+                           node_holdings(stored, name) if name in over else [], addresses)
             out.append(Rename("node", old, name, (*n.path, "name"),
                               f"has the address {n.ip} of node '{old}'",
-                              tuple(node_holdings(stored, old))))
+                              tuple(node_holdings(stored, old)), **taken))
     return out
 
 
@@ -195,20 +236,25 @@ def _model_switches(model: Model) -> list[tuple[str, str, Any, Path]]:
 
 def _switch_renames(model: Model, stored: State) -> list[Rename]:
     switches = _model_switches(model)
-    known = _stored_switches(stored)
-    gone = [g for g in sorted(known - {s[0] for s in switches}) if switch_holdings(stored, g)]
+    addresses = {s[0]: s[1] for s in switches}
     mgmt = _ident(stored, "switches")
+    over = _renamed_over(mgmt, None, addresses)
+    known = _stored_switches(stored)
+    gone = [g for g in sorted((known - set(addresses)) | over) if switch_holdings(stored, g)]
     out = []
-    for name, address, rid, path in sorted(s for s in switches if s[0] not in known):
-        for g in gone:
+    for name, address, rid, path in sorted(s for s in switches
+                                           if s[0] not in known or s[0] in over):
+        for g in (g for g in gone if g != name):
             if mgmt.get(g) == address:
                 reason = f"has the management address {address} of switch '{g}'"
             elif rid is not None and stored["router_ids"].get(g) == str(rid):
                 reason = f"has the router id {rid} of switch '{g}'"
             else:
                 continue
+            taken = _taken(stored, "switch", name, None, "management address",
+                           switch_holdings(stored, name) if name in over else [], addresses)
             out.append(Rename("switch", g, name, (*path, "name"), reason,
-                              tuple(switch_holdings(stored, g))))
+                              tuple(switch_holdings(stored, g)), **taken))
             gone.remove(g)
             break
     return out
@@ -219,14 +265,28 @@ def rename_problem(r: Rename) -> str:
     if r.nodes:
         carry = (" (which carries its renamed nodes too: "
                  + ", ".join(f"{a} → {b}" for a, b in r.nodes) + ")")
-    return (f"{r.kind} '{r.new}' {r.reason}, which holds allocations ({describe(r.held)}); "
-            f"rename it with `fabric ipam rename {r.kind} {r.old} {r.new}`{carry}, or render "
-            "with --renumber to allocate anew")
+    head = f"{r.kind} '{r.new}' {r.reason}, which holds allocations ({describe(r.held)})"
+    rename = f"`fabric ipam rename {r.kind} {r.old} {r.new}`{carry}"
+    if not r.taken:
+        return f"{head}; rename it with {rename}, or render with --renumber to allocate anew"
+    theirs = f"{r.kind} {r.new} ({r.was}: {describe(r.taken)})"
+    again = f"or render with --renumber to give it {r.new}'s"
+    if r.now_named is not None:
+        return (f"{head}, but '{r.new}' holds the allocations of {theirs}, which the model "
+                f"names '{r.now_named}'; give both their names back, {again}")
+    return (f"{head}, but '{r.new}' holds the allocations of the removed {theirs}; to carry "
+            f"{r.old}'s over, release {r.new}'s with `fabric render --prune` while the model "
+            f"names it {r.old}, then {rename}, {again}")
 
 
 def renumbered_line(r: Rename) -> str:
-    return (f"renumbered {r.kind} {r.new}: allocated anew, not {r.kind} {r.old}'s "
-            f"({describe(r.held)}), which stay reserved until `fabric render --prune`")
+    theirs = f"{r.kind} {r.old}'s ({describe(r.held)})"
+    if r.taken:
+        return (f"renumbered {r.kind} {r.new}: given the allocations of {r.kind} {r.new} "
+                f"({r.was}: {describe(r.taken)}), not {theirs}"
+                + ("" if r.now_named else ", which stay reserved until `fabric render --prune`"))
+    return (f"renumbered {r.kind} {r.new}: allocated anew, not {theirs}, which stay "
+            "reserved until `fabric render --prune`")
 
 
 # --- fabric ipam rename -------------------------------------------------------
@@ -381,8 +441,6 @@ class _Locator:
             self.positions = load_yaml(file)[1].positions
 
     def fail(self, paths: tuple[Path, ...], message: str) -> NoReturn:
-        from .errors import format_path
-
         path = next((p for p in paths if p in self.positions), paths[-1])
         line, col = self.positions.get(path, (1, 1))
         raise InputError([Problem(str(self.file), line, col, format_path(path), message)])

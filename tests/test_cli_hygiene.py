@@ -279,7 +279,7 @@ def test_missing_credentials_are_bad_input(example_copy: Path, capsys, monkeypat
     monkeypatch.delenv("FABRIC_USERNAME", raising=False)
     monkeypatch.delenv("FABRIC_CREDENTIALS", raising=False)
     monkeypatch.setenv("FABRIC_BGP_CORE_KEY", "Core-K3y-hygiene")
-    code, out, err = run(capsys, "plan", str(example_copy), "--device", "r01-tor")
+    code, _, err = run(capsys, "plan", str(example_copy), "--device", "r01-tor")
     assert code == 2
     assert err.splitlines() == [
         "(environment):1:1: credentials: no credentials for r01-tor: set FABRIC_USERNAME "
@@ -297,6 +297,6 @@ def test_a_bad_hosts_file_is_bad_input(example_copy: Path, tmp_path: Path, capsy
                                        text: str, message: str) -> None:
     hosts = tmp_path / "hosts.yaml"
     hosts.write_text(text)
-    code, out, err = run(capsys, "plan", str(example_copy), "--hosts", str(hosts))
+    code, _, err = run(capsys, "plan", str(example_copy), "--hosts", str(hosts))
     assert code == 2
     assert err.splitlines() == [f"{hosts}:{message}", NOTHING_WRITTEN]

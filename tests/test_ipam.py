@@ -20,8 +20,11 @@ from fabric.ipam import (
     SECTIONS,
     STATE_FILE,
     Allocation,
+    Cause,
+    Move,
     NumberPool,
     PrefixPool,
+    _Allocator,
     allocate,
     dump_state,
     load_state,
@@ -554,3 +557,16 @@ def test_ipam_show_bad_state_file_exits_2_with_json_errors(tmp_path: Path,
     assert out["errors"][0]["file"] == str(tmp_path / STATE_FILE)
     assert "invalid YAML" in out["errors"][0]["message"]
     assert "Traceback" not in captured.err
+
+
+def test_renumbered_key_without_a_new_value_says_released(
+        base: tuple[dict[str, Any], dict[str, dict[str, Any]]]) -> None:
+    """A move whose key got no new value reads `released`, never `→ None`."""
+    data, stored = base
+    alloc = _Allocator(model_of(data), stored, prune=False, renumber=True)
+    alloc.out.rack_asns["r01"] = 65150
+    cause = Cause(("racks",), "expected …", "…")
+    alloc.moves = [Move("rack_asns", "r01", 65101, cause), Move("rack_asns", "r09", 65109, cause)]
+    alloc._settle_moves()
+    assert alloc.out.renumbered == ["renumbered rack_asns r01: 65101 → 65150",
+                                    "renumbered rack_asns r09: 65109 released, none allocated anew"]

@@ -450,3 +450,170 @@ def test_removing_a_rack_and_adding_another_is_not_a_rename(rendered, capsys) ->
     assert code == 0, err
     pruned = state_of(model)
     assert "r04" not in pruned["rack_asns"] and "r04" not in pruned["racks"]
+
+
+# --- swapped explicit values ------------------------------------------------------
+
+def refused_lines(capsys: pytest.CaptureFixture[str], model: Path, build: Path,
+                  *lines: str) -> None:
+    """render exits 2 with exactly `lines` as the errors; nothing written."""
+    before = snapshot(model.parent / "state", build)
+    code, out, err = run(capsys, "render", str(model), "--out", str(build))
+    assert code == 2, (out, err)
+    errors = [e for e in err.splitlines() if ": warning: " not in e]
+    assert errors == [*lines, f"fabric: {len(lines)} errors; nothing written"], err
+    assert snapshot(model.parent / "state", build) == before
+
+
+def test_swapped_explicit_asns_are_refused_both(rendered, capsys) -> None:
+    """Each explicit AS equals the other rack's allocated one: both would move."""
+    model, build = rendered
+    r03_tor = "tor: {platform: cisco_ios, mgmt: 192.0.2.13"
+    edit(model, R02_TOR, R02_TOR + ", asn: 65103")
+    edit(model, r03_tor, r03_tor + ", asn: 65102")
+    refused_lines(
+        capsys, model, build,
+        f"{at(model, 'asn', '65103')}: racks[1].tor.asn: expected 65102, the AS allocated to "
+        "rack r02 in the IPAM state, found 65103: 1 rack AS number would move (rack r02 AS "
+        "65102 → 65103); remove tor.asn or set it to 65102, or render with --renumber to "
+        "move it",
+        f"{at(model, 'asn', '65102')}: racks[2].tor.asn: expected 65103, the AS allocated to "
+        "rack r03 in the IPAM state, found 65102: 1 rack AS number would move (rack r03 AS "
+        "65103 → 65102); remove tor.asn or set it to 65103, or render with --renumber to "
+        "move it")
+    code, out, err = run(capsys, "render", str(model), "--out", str(build), "--renumber",
+                         "--json")
+    assert code == 0, err
+    assert json.loads(out)["renumbered"] == ["renumbered rack_asns r02: 65102 → 65103",
+                                             "renumbered rack_asns r03: 65103 → 65102"]
+
+
+def test_swapped_explicit_router_ids_are_refused_both(rendered, capsys) -> None:
+    model, build = rendered
+    edit(model, "mgmt: 192.0.2.1}", "mgmt: 192.0.2.1, router_id: 10.254.0.2}")
+    edit(model, "mgmt: 192.0.2.2}", "mgmt: 192.0.2.2, router_id: 10.254.0.1}")
+    refused_lines(
+        capsys, model, build,
+        f"{at(model, 'router_id', '10.254.0.2')}: cores[0].router_id: expected 10.254.0.1, the "
+        "router id allocated to core1 in the IPAM state, found 10.254.0.2: 1 router id would "
+        "move (core1 router id 10.254.0.1 → 10.254.0.2); remove router_id or set it to "
+        "10.254.0.1, or render with --renumber to move it",
+        f"{at(model, 'router_id', '10.254.0.1')}: cores[1].router_id: expected 10.254.0.2, the "
+        "router id allocated to core2 in the IPAM state, found 10.254.0.1: 1 router id would "
+        "move (core2 router id 10.254.0.2 → 10.254.0.1); remove router_id or set it to "
+        "10.254.0.2, or render with --renumber to move it")
+
+
+def test_explicit_asn_of_an_allocated_rack_is_one_clash(rendered, capsys) -> None:
+    """Taking an AS another rack holds (not written down) is a clash, said once."""
+    model, build = rendered
+    edit(model, R02_TOR, R02_TOR + ", asn: 65103")
+    refused(capsys, model, build,
+            f"{at(model, 'asn', '65103')}: racks[1].tor.asn: rack r02: expected a free AS "
+            "number, found 65103 allocated to rack r03 in the IPAM state")
+
+
+# --- renamed onto a name the state still holds --------------------------------------
+
+R05_HELD = "AS 65105, pod pool 172.16.64.0/20, router id 10.254.0.7, 2 link /31s"
+R04_HELD = "AS 65104, pod pool 172.16.48.0/20, router id 10.254.0.6, 2 link /31s"
+
+
+def remove_rack(model: Path, rack: str, following: str) -> None:
+    text = model.read_text()
+    start, end = text.index(f"  - name: {rack}\n"), text.index(f"  - name: {following}\n")
+    model.write_text(text[:start] + text[end:])
+
+
+@pytest.mark.parametrize("nodes", ["kept", "renamed"])
+def test_rack_renamed_onto_a_removed_rack_still_reserved_is_refused(rendered, capsys,
+                                                                    nodes: str) -> None:
+    model, build = rendered
+    remove_rack(model, "r04", "r05")
+    assert run(capsys, "render", str(model), "--out", str(build))[0] == 0   # r04 reserved
+    before = state_of(model)
+    edit(model, "- name: r05\n", "- name: r04\n")
+    carry = ""
+    if nodes == "renamed":
+        edit(model, "r05-n", "r04-n", count=5)
+        carry = (" (which carries its renamed nodes too: r05-n1 → r04-n1, r05-n2 → r04-n2, "
+                 "r05-n3 → r04-n3)")
+    refused(capsys, model, build,
+            f"{at(model, 'name', 'r04')}: racks[3].name: rack 'r04' has the subnet 10.2.5.0/24 "
+            f"of rack 'r05', which holds allocations ({R05_HELD}), but 'r04' holds the "
+            f"allocations of the removed rack r04 (subnet 10.2.4.0/24: {R04_HELD}); to carry "
+            "r05's over, release r04's with `fabric render --prune` while the model names it "
+            f"r05, then `fabric ipam rename rack r05 r04`{carry}, or render with --renumber "
+            "to give it r04's")
+    # What the message says to do carries r05's allocations over, nothing else moves.
+    edit(model, "- name: r04\n", "- name: r05\n")
+    if nodes == "renamed":
+        edit(model, "r04-n", "r05-n", count=5)
+    assert run(capsys, "render", str(model), "--out", str(build), "--prune")[0] == 0
+    edit(model, "- name: r05\n", "- name: r04\n")
+    if nodes == "renamed":
+        edit(model, "r05-n", "r04-n", count=5)
+    code, _, err = run(capsys, "ipam", "rename", "rack", "r05", "r04", str(model))
+    assert code == 0, err
+    code, out, err = run(capsys, "render", str(model), "--out", str(build), "--json")
+    assert code == 0, err
+    assert json.loads(out)["changes"] == []
+    after = state_of(model)
+    assert after["rack_asns"]["r04"] == before["rack_asns"]["r05"] == 65105
+    assert after["racks"]["r04"] == {"subnet": "10.2.5.0/24", "tor": "r04-tor"}
+    assert after["router_ids"]["r04-tor"] == before["router_ids"]["r05-tor"]
+    node = "r04-n1" if nodes == "renamed" else "r05-n1"
+    assert after["node_blocks"][node] == before["node_blocks"]["r05-n1"]
+
+
+def test_rack_renamed_onto_a_removed_rack_with_renumber_says_what_it_gets(rendered,
+                                                                          capsys) -> None:
+    model, build = rendered
+    remove_rack(model, "r04", "r05")
+    assert run(capsys, "render", str(model), "--out", str(build))[0] == 0
+    edit(model, "- name: r05\n", "- name: r04\n")
+    code, out, err = run(capsys, "render", str(model), "--out", str(build), "--renumber",
+                         "--json")
+    assert code == 0, err
+    assert json.loads(out)["renumbered"][0] == (
+        f"renumbered rack r04: given the allocations of rack r04 (subnet 10.2.4.0/24: "
+        f"{R04_HELD}), not rack r05's ({R05_HELD}), which stay reserved until `fabric render "
+        "--prune`")
+    assert state_of(model)["rack_asns"]["r05"] == 65105        # reserved, not reused
+
+
+def test_swapped_rack_names_are_refused(rendered, capsys) -> None:
+    model, build = rendered
+    edit(model, "- name: r04\n", "- name: rXX\n")
+    edit(model, "- name: r05\n", "- name: r04\n")
+    edit(model, "- name: rXX\n", "- name: r05\n")
+    before = snapshot(model.parent / "state", build)
+    code, _, err = run(capsys, "render", str(model), "--out", str(build))
+    assert code == 2
+    line = "{}: racks[{}].name: rack '{}' has the subnet {} of rack '{}', which holds " \
+        "allocations ({}), but '{}' holds the allocations of rack {} (subnet {}: {}), which " \
+        "the model names '{}'; give both their names back, or render with --renumber to " \
+        "give it {}'s"
+    assert [e for e in err.splitlines() if ": warning: " not in e] == [
+        line.format(at(model, "- name", "r05"), 3, "r05", "10.2.4.0/24", "r04", R04_HELD, "r05",
+                    "r05", "10.2.5.0/24", R05_HELD, "r04", "r05"),
+        line.format(at(model, "- name", "r04"), 4, "r04", "10.2.5.0/24", "r05", R05_HELD, "r04",
+                    "r04", "10.2.4.0/24", R04_HELD, "r05", "r04"),
+        "fabric: 2 errors; nothing written"]
+    assert snapshot(model.parent / "state", build) == before
+
+
+def test_node_renamed_onto_a_removed_node_still_reserved_is_refused(rendered,
+                                                                    capsys) -> None:
+    model, build = rendered
+    edit(model, "      - {name: r02-n3, ip: 10.2.2.13}\n", "")
+    assert run(capsys, "render", str(model), "--out", str(build))[0] == 0   # r02-n3 reserved
+    edit(model, "name: r02-n2,", "name: r02-n3,")
+    refused(capsys, model, build,
+            f"{at(model, 'name', 'r02-n3')}: racks[1].nodes[1].name: node 'r02-n3' has the "
+            "address 10.2.2.12 of node 'r02-n2', which holds allocations (pod blocks "
+            "172.16.16.64/26), but 'r02-n3' holds the allocations of the removed node r02-n3 "
+            "(address 10.2.2.13: pod blocks 172.16.16.128/26); to carry r02-n2's over, "
+            "release r02-n3's with `fabric render --prune` while the model names it r02-n2, "
+            "then `fabric ipam rename node r02-n2 r02-n3`, or render with --renumber to give "
+            "it r02-n3's")
