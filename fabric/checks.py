@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from ipaddress import IPv4Network
+from collections.abc import Callable, Iterable
+from ipaddress import IPv4Address, IPv4Network
 
 from . import platforms
 from .errors import Path
-from .model import Model
+from .model import Model, Rack
+
+MAX_ASN = 4294967294     # 4294967295 is reserved (RFC 7300)
+# AS numbers no speaker may have: a peer would take them for something else.
+RESERVED_ASNS = {
+    23456: "AS_TRANS, RFC 6793: what a 2-byte speaker sees in place of a 4-byte AS",
+    65535: "reserved, RFC 7300",
+}
+_MULTICAST = IPv4Network("224.0.0.0/4")
+_NOT_HOSTS = IPv4Network("224.0.0.0/3")   # multicast, and class E up to the broadcast
+_BROADCAST = IPv4Address("255.255.255.255")
 
 
 def check_model(m: Model) -> None:
-    for check in (_unique_names, _asns, _bgp, _pools, _racks, _vips, _references,
-                  _capabilities):
+    for check in (_unique_names, _asns, _bgp, _bmp, _pools, _router_ids, _racks, _vips,
+                  _references, _capabilities, _peer_limits):
         check(m)
 
 
@@ -63,15 +73,33 @@ def _asns(m: Model) -> None:
     items = [(c.asn, (*c.path, "asn")) for c in m.cores]
     items += [(r.tor.asn, (*r.tor.path, "asn")) for r in m.racks if r.tor.asn]
     _first_seen(m, items, "AS number (each core and each rack has its own)")
+    for asn, path in items:
+        if asn in RESERVED_ASNS:
+            m.diag.add(path, f"expected an AS number a BGP speaker may use, found {asn} "
+                             f"({RESERVED_ASNS[asn]})")
     if m.pools.rack_asns:
-        lo, hi = m.pools.rack_asns
-        if lo > hi:
-            m.diag.add(("pools", "rack_asns"), f"expected a range low-high, found {lo}-{hi}")
+        _asn_range(m, *m.pools.rack_asns)
     else:
         for r in m.racks:
             if r.tor.asn is None:
                 m.diag.add(r.tor.path, "expected 'asn' on the ToR, or pools.rack_asns to take "
                                        "one from; found neither")
+
+
+def _asn_range(m: Model, lo: int, hi: int) -> None:
+    """A range the allocator can hand out whole. A range holding a reserved AS is
+    refused rather than skipped: what the file says is what racks can get."""
+    path = ("pools", "rack_asns")
+    if lo > hi:
+        m.diag.add(path, f"expected a range low-high, found {lo}-{hi}")
+    elif lo < 1 or hi > MAX_ASN:
+        m.diag.add(path, f"expected a range within 1-{MAX_ASN} (0 and 4294967295 are "
+                         f"reserved, RFC 7607 and RFC 7300), found {lo}-{hi}")
+    else:
+        for asn, why in sorted(RESERVED_ASNS.items()):
+            if lo <= asn <= hi:
+                m.diag.add(path, f"expected a range without AS {asn} ({why}), found "
+                                 f"{lo}-{hi}; start it above {asn} or end it below")
 
 
 def _bgp(m: Model) -> None:
@@ -90,6 +118,37 @@ def _bgp(m: Model) -> None:
             known = ", ".join(sorted(m.secrets)) or "none defined"
             m.diag.add(path, f"expected the name of a secret under 'secrets' ({known}), "
                              f"found {name!r}")
+
+
+def _bmp(m: Model) -> None:
+    at = ("defaults", "bmp")
+    _first_seen(m, ((c.name, (*at, i, "name")) for i, c in enumerate(m.bmp)),
+                "BMP collector name")
+    _first_seen(m, ((f"{c.address}:{c.port}", (*at, i, "address"))
+                    for i, c in enumerate(m.bmp)), "BMP collector address and port")
+
+
+def _router_ids(m: Model) -> None:
+    """RFC 6286 allows any non-zero router id; RFC 4271 asked for a unicast host
+    address, and platforms still refuse others (or pick their own)."""
+    given = [(c.router_id, (*c.path, "router_id")) for c in m.cores]
+    for r in m.racks:
+        given.append((r.tor.router_id, (*r.tor.path, "router_id")))
+        given += [(s.router_id, (*s.path, "router_id")) for s in r.rr_switches]
+    for rid, path in given:
+        if rid is not None and not _unicast(rid):
+            m.diag.add(path, f"expected a unicast router id (not 0.0.0.0, 255.255.255.255 or "
+                             f"multicast), found {rid}")
+    pool = m.pools.loopbacks
+    # Router ids come from the pool's addresses, its first one skipped unless it is alone.
+    if pool is not None and (pool.overlaps(_MULTICAST) or _BROADCAST in pool
+                             or pool == IPv4Network("0.0.0.0/32")):
+        m.diag.add(("pools", "loopbacks"), f"expected a pool of unicast router ids (not "
+                   f"0.0.0.0, 255.255.255.255 or multicast), found {pool}")
+
+
+def _unicast(addr: IPv4Address) -> bool:
+    return addr not in (IPv4Address(0), _BROADCAST) and addr not in _MULTICAST
 
 
 def _pools(m: Model) -> None:
@@ -155,11 +214,14 @@ def _racks(m: Model) -> None:
     _first_seen(m, node_ips, "node address")
 
 
-def _rack_addresses(m: Model, r) -> None:
+def _rack_addresses(m: Model, r: Rack) -> None:
     subnet = r.subnet
+    if subnet.prefixlen > 30 or subnet.overlaps(_NOT_HOSTS):
+        m.diag.add((*r.path, "subnet"), f"expected a unicast subnet of /30 or shorter (the "
+                   f"ToR's gateway and each node need a host address), found {subnet}")
+        return
     gw = r.tor.gateway
-    hosts_ok = subnet.prefixlen < 31
-    if gw not in subnet or (hosts_ok and gw in (subnet.network_address, subnet.broadcast_address)):
+    if gw not in subnet or gw in (subnet.network_address, subnet.broadcast_address):
         m.diag.add((*r.tor.path, "gateway"), f"expected a host address inside {subnet} "
                    f"(rack {r.name} subnet), found {gw}")
     members = [(n.ip, (*n.path, "ip")) for n in r.nodes]
@@ -171,7 +233,7 @@ def _rack_addresses(m: Model, r) -> None:
         elif ip == gw:
             m.diag.add(path, f"expected an address other than the gateway {gw} "
                              f"(the ToR {r.tor.name}), found {ip}")
-        elif hosts_ok and ip in (subnet.network_address, subnet.broadcast_address):
+        elif ip in (subnet.network_address, subnet.broadcast_address):
             m.diag.add(path, f"expected a host address of {subnet}, found the "
                              f"{'network' if ip == subnet.network_address else 'broadcast'} "
                              f"address {ip}")
@@ -197,6 +259,65 @@ def _references(m: Model) -> None:
             if up not in cores:
                 m.diag.add((*r.tor.path, "uplinks", j), f"expected the name of a core "
                            f"({', '.join(sorted(cores))}), found {up!r}")
+
+
+def _peer_limits(m: Model) -> None:
+    """listen_limit and max_prefixes must fit what the sessions carry, or a ToR turns
+    away nodes, or drops a session once it holds more prefixes than the limit."""
+    b = m.bgp
+    listens = [(need, r.name, who) for r in m.racks for need, who in _listeners(r)]
+    _at_least(m, "listen_limit", b.listen_limit, listens, "racks",
+              lambda need, rack, who: f"rack {rack} has {need} nodes, each a dynamic peer "
+                                      f"of {who}")
+    _at_least(m, "max_prefixes", b.max_prefixes, _announcements(m), "sessions",
+              lambda *t: t[2])
+
+
+def _listeners(r: Rack) -> list[tuple[int, str]]:
+    """(dynamic peers, who listens) for the speakers of rack `r` that enforce a limit."""
+    def limited(platform: str) -> bool:
+        return platforms.capabilities(platform).get("listen_limit") == "yes"
+    if r.discovery == "dynamic":
+        return [(len(r.nodes), f"ToR {r.tor.name}")] if limited(r.tor.platform) else []
+    clients = sum(1 for n in r.nodes if n.name not in r.rr_nodes)
+    return [(clients, f"route reflector {s.name}") for s in r.rr_switches
+            if limited(s.platform)]
+
+
+def _announcements(m: Model) -> list[tuple[int, str, str]]:
+    """(prefixes, rack, what) for every session max_prefixes limits (see intent.py):
+    each node's own routes, the whole rack from a route reflector, and a ToR's export."""
+    vips: dict[str, list[str]] = defaultdict(list)
+    for v in m.vips:
+        for who in v.announcers:
+            vips[who].append(str(v.address))
+    out = []
+    for r in m.racks:
+        rack_vips = {a for n in r.nodes for a in vips[n.name]}
+        for n in r.nodes:
+            out.append((n.pod_blocks + len(vips[n.name]), r.name,
+                        f"node {n.name} announces {n.pod_blocks} pod block(s) and "
+                        f"{len(vips[n.name])} VIP(s)"))
+        if r.discovery == "route_reflector":
+            blocks = sum(n.pod_blocks for n in r.nodes)
+            out.append((blocks + len(rack_vips), r.name,
+                        f"a route reflector of rack {r.name} sends ToR {r.tor.name} "
+                        f"{blocks} pod block(s) and {len(rack_vips)} VIP(s)"))
+        out.append((1 + len(rack_vips), r.name, f"ToR {r.tor.name} sends each core its rack "
+                                               f"pool and {len(rack_vips)} VIP(s)"))
+    return out
+
+
+def _at_least(m: Model, key: str, limit: int, needs: list[tuple[int, str, str]], what: str,
+              why: Callable[..., str]) -> None:
+    """One problem for the largest need over `limit`, with how many others exceed it."""
+    over = sorted((t for t in needs if t[0] > limit), key=lambda t: -t[0])
+    if not over:
+        return
+    path = ("defaults", "bgp", key)
+    found = f"{limit}" if path in m.diag.positions else f"{limit} (the default)"
+    more = f"; {len(over) - 1} other {what} exceed it too" if len(over) > 1 else ""
+    m.diag.add(path, f"expected at least {over[0][0]} ({why(*over[0])}{more}), found {found}")
 
 
 def _capabilities(m: Model) -> None:

@@ -242,7 +242,9 @@ def _rack(r: dict[str, Any], path: Path, pools: Pools, cores: tuple[str, ...],
     if "pod_pool" in r:
         pod_pool = parse_network(r["pod_pool"], (*path, "pod_pool"), diag)
     t = r["tor"]
-    default_gw = subnet.network_address + 1 if subnet else IPv4Address(0)
+    # network + 1; 255.255.255.255/32 has none after it (the checks refuse a /32 anyway)
+    default_gw = (IPv4Address(min(int(subnet.network_address) + 1, 2**32 - 1)) if subnet
+                  else IPv4Address(0))
     tor = Tor(
         name=t.get("name", f"{name}-tor"),
         platform=t["platform"],

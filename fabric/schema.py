@@ -29,10 +29,17 @@ def schema() -> dict[str, Any]:
     return json.loads(text)
 
 
+def _is_integer(_checker: Any, instance: Any) -> bool:
+    # JSON Schema counts 8.0 as an integer; a config would then say `remote-as 65001.0`.
+    return type(instance) is int
+
+
 @cache
 def _validator() -> jsonschema.protocols.Validator:
-    cls = jsonschema.Draft202012Validator
-    return cls(schema(), format_checker=cls.FORMAT_CHECKER)
+    base = jsonschema.Draft202012Validator
+    types = base.TYPE_CHECKER.redefine("integer", _is_integer)
+    cls = jsonschema.validators.extend(base, type_checker=types)
+    return cls(schema(), format_checker=base.FORMAT_CHECKER)
 
 
 def describe(value: Any) -> str:
@@ -42,11 +49,21 @@ def describe(value: Any) -> str:
 
 def _found(value: Any) -> str:
     if isinstance(value, str) and value.isdigit():
-        return f"a string {value!r} (quoted, so not a number)"
+        return f"a string {_repr(value)} (quoted, so not a number)"
     kind = _JSON_TYPES.get(type(value), type(value).__name__)
     if isinstance(value, dict | list):
         return kind
-    return f"{kind} {value!r}" if value is not None else kind
+    if isinstance(value, float) and value.is_integer():
+        return f"{kind} {value!r} (write it without the '.0')"
+    return f"{kind} {_repr(value)}" if value is not None else kind
+
+
+def _repr(value: Any, limit: int = 60) -> str:
+    """repr(value), cut short with its length when longer than `limit`."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
 
 
 # What a pattern or format asks for, in words (schema descriptions say what a
@@ -54,7 +71,7 @@ def _found(value: Any) -> str:
 _SHAPES = {
     r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$": "an IPv4 prefix such as 10.0.0.0/24",
     r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$": "a name (a letter, then letters, digits, '-', '_', '.')",
-    r"^\d+-\d+$": "a range such as 65101-65199",
+    r"^\d{1,10}-\d{1,10}$": "a range such as 65101-65199",
     r"^[A-Za-z_][A-Za-z0-9_]*$": "an environment variable name",
     "ipv4": "an IPv4 address such as 10.0.0.1",
 }
@@ -94,16 +111,22 @@ def _report(err: jsonschema.ValidationError, diag: Diagnostics) -> None:
             diag.add((*path, key), f"unknown key '{key}'{tail}",
                      at=diag.key_positions.get((*path, key)))
     elif kind == "required":
-        missing = [k for k in err.validator_value if k not in err.instance]
+        # One error per missing key, each carrying the whole list: report its own key.
+        missing = [k for k in err.validator_value if k not in err.instance
+                   and err.message == f"{k!r} is a required property"]
         for key in missing:
             sub = err.schema.get("properties", {}).get(key, {})
             diag.add(path, f"missing required key '{key}' (expected {_expected(sub)})")
     elif kind == "anyOf":
-        # Report the branch that matches the value's type, else a summary.
-        for sub in err.context or []:
-            if sub.validator != "type" and len(sub.relative_schema_path) > 0:
-                _report(sub, diag)
-                return
+        # Report the branch that matches the value's type (all of its errors), else a summary.
+        subs = err.context or []
+        branch = next((sub.relative_schema_path[0] for sub in subs
+                       if sub.validator != "type" and len(sub.relative_schema_path) > 0), None)
+        if branch is not None:
+            for sub in subs:
+                if sub.relative_schema_path[0] == branch:
+                    _report(sub, diag)
+            return
         wanted = " or ".join(_expected(s) for s in err.validator_value)
         diag.add(path, f"expected {wanted}, found {_found(err.instance)}")
     elif kind in ("type", "pattern", "format", "enum"):
@@ -111,7 +134,7 @@ def _report(err: jsonschema.ValidationError, diag: Diagnostics) -> None:
     elif kind in ("minimum", "maximum"):
         lo, hi = err.schema.get("minimum"), err.schema.get("maximum")
         rng = f"between {lo} and {hi}" if lo is not None and hi is not None else err.message
-        diag.add(path, f"expected an integer {rng}, found {err.instance!r}")
+        diag.add(path, f"expected an integer {rng}, found {_repr(err.instance)}")
     elif kind == "minItems":
         n = len(err.instance)
         diag.add(path, f"expected at least {err.validator_value} item(s), found {n}")
@@ -124,6 +147,8 @@ def _report(err: jsonschema.ValidationError, diag: Diagnostics) -> None:
         first = items.index(items[j])
         diag.add((*path, j), f"expected each item once, found {items[j]!r} again "
                              f"(first at {format_path((*path, first))})")
+    elif kind == "minLength":
+        diag.add(path, f"expected a non-empty string, found {_repr(err.instance)}")
     elif kind in ("minProperties", "maxProperties"):
         found = "both" if len(err.instance) > 1 else "neither"
         diag.add(path, f"expected exactly one of 'env' or 'file', found {found}")

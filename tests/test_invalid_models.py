@@ -10,6 +10,8 @@ Each `tests/fixtures/invalid/*.yaml` is a complete small model with one thing
 `FILE` stands for the model path given on the command line. Every fixture is
 run as `python -m fabric.cli render <tmp>/fabric.yaml --out <tmp>/build` in a
 fresh tmp dir, so the only state the run could touch is the one it would create.
+The header is UTF-8; the body after it may hold any bytes (fixtures of bytes
+that are not UTF-8, or control characters, are stored as they are).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +52,8 @@ class Fixture:
 def parse_fixture(path: Path) -> Fixture:
     expect: list[str] = []
     xfail = xfail_exit = None
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for raw in path.read_bytes().splitlines():
+        line = raw.decode("utf-8")
         if not line.startswith("#"):
             break  # the header is the leading comment block
         if line.startswith("# expect: "):
@@ -110,11 +115,12 @@ def render(tmp: Path, fixture: Fixture) -> Run:
 
 
 def test_enough_fixtures() -> None:
-    assert len(PARSED) >= 36
+    assert len(PARSED) >= 91
     names = [fx.name for fx in PARSED]
-    assert len({n[:2] for n in names}) == len(names), "fixture numbers must be unique"
+    numbers = {int(n.split("-")[0]) for n in names}
+    assert len(numbers) == len(names), "fixture numbers must be unique"
     for fx in PARSED:
-        assert re.fullmatch(r"\d\d-[a-z0-9-]+", fx.name), fx.name
+        assert re.fullmatch(r"\d{2,3}-[a-z0-9-]+", fx.name), fx.name
         assert fx.expect, f"{fx.name}: no '# expect:' line"
         for line in fx.expect:
             assert re.match(r"^FILE:\d+:\d+: \S+: .+", line), f"{fx.name}: {line!r}"
@@ -198,3 +204,49 @@ def test_validate_json(tmp_path: Path) -> None:
     assert got == fixture.expected_lines(model)
     assert {e["severity"] for e in data["errors"]} == {"error"}
     assert not (tmp_path / "state").exists()
+
+
+def test_alias_bomb_is_refused_cheaply() -> None:
+    """A 1 KB "billion laughs" is refused before it is expanded: in well under a
+    second and a few MB (expanded, it would be 10^9 nodes)."""
+    from fabric.errors import InputError
+    from fabric.yamlsource import load_yaml
+
+    text = (INVALID / "79-alias-bomb.yaml").read_text(encoding="utf-8")
+    bomb = text[text.index("lol:"):]
+    assert len(bomb.encode()) <= 1024
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    with pytest.raises(InputError) as exc:
+        load_yaml("bomb.yaml", bomb)
+    elapsed = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [p.path for p in exc.value.problems] == ["lol6[2]"]
+    assert "after expanding aliases" in exc.value.problems[0].message
+    assert elapsed < 1.0, elapsed
+    assert peak < 20 * 2**20, peak
+
+
+def test_node_budget_fits_a_large_fabric() -> None:
+    """The budget refuses bombs, not big models: 2,000 racks of 40 nodes, written as
+    aliases of one rack (so the document expands as much as such a model is big)."""
+    from fabric.yamlsource import NODE_BUDGET, load_yaml
+
+    nodes = "".join(f"    - {{name: n{n}, ip: 10.0.0.{n + 2}, pod_blocks: 2}}\n"
+                    for n in range(40))
+    rack = f"rack: &r\n  name: r\n  tor: {{platform: frr, mgmt: 192.0.2.1}}\n  nodes:\n{nodes}"
+    text = rack + "racks: [" + ", ".join(["*r"] * 2000) + "]\n"
+    data, _ = load_yaml("big.yaml", text)
+    assert len(data["racks"]) == 2000
+    assert data["racks"][1999]["nodes"][39] == {"name": "n39", "ip": "10.0.0.41", "pod_blocks": 2}
+    assert 4 * _nodes(data["racks"]) < NODE_BUDGET   # room for four times that
+
+
+def _nodes(value: object) -> int:
+    """YAML nodes `value` was read from: itself, and each key, value and item in it."""
+    if isinstance(value, dict):
+        return 1 + len(value) + sum(map(_nodes, value.values()))
+    if isinstance(value, list):
+        return 1 + sum(map(_nodes, value))
+    return 1
