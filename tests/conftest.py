@@ -35,6 +35,18 @@ def example_copy(tmp_path: Path) -> Path:
     return inv / "fabric.yaml"
 
 
+KINDS = ("unit", "sim", "lab", "ansible")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test is of exactly one kind (its module's `pytestmark`)."""
+    wrong = [f"{i.nodeid}: {kinds or 'none'}" for i in items
+             if len(kinds := [m.name for m in i.iter_markers() if m.name in KINDS]) != 1]
+    if wrong:
+        raise pytest.UsageError("expected each test to be one of "
+                                f"{', '.join(KINDS)}, found: " + "; ".join(wrong[:5]))
+
+
 LOGIN_PW = "Lg-9xQ-unique-login-pw"
 CORE_KEY = "Core-K3y-unique-8812"
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from ansible_run import playbook as run_playbook
 from ansible_run import recap
 from conftest import CORE_KEY, LOGIN_PW
+
+pytestmark = pytest.mark.ansible
 
 
 def playbook(tmp: Path, model: Path, name: str, args: list[str], *extra: str) -> tuple[int, str]:

@@ -20,6 +20,8 @@ from conftest import EXAMPLE
 
 from fabric import pipeline
 
+pytestmark = pytest.mark.ansible
+
 LIBRARY = PLAYBOOKS / "library"
 MODULES = sorted(p.stem for p in LIBRARY.glob("*.py"))
 # What the issue asks of `ansible_network_os`: the collection's name where one exists,

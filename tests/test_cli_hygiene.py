@@ -16,6 +16,8 @@ from fabric.cli import main
 from fabric.secrets import mask, replace_tokens
 from fabric.starter import starter_model
 
+pytestmark = pytest.mark.unit
+
 NOTHING_WRITTEN = "fabric: 1 error; nothing written"
 SECRET_LINE = "  bgp_core: {env: FABRIC_BGP_CORE_KEY}"
 

@@ -26,6 +26,8 @@ from fabric.drivers.h3c_comware import (
     config_items,
 )
 
+pytestmark = pytest.mark.sim
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "allroles" / "configs" / "dyn-h3c-tor.cfg"
 LOGIN_PW = "Zq7-L0gin-S3cret-9f1c"          # distinctive: grepped for in logs and errors

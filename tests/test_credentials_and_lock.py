@@ -13,6 +13,8 @@ import pytest
 from fabric.credentials import CredentialError, load
 from fabric.lock import ApplyLock, LockHeld
 
+pytestmark = pytest.mark.unit
+
 SECRET = "pw-Zq81-never-shown"
 
 

@@ -15,6 +15,8 @@ from fabric import pipeline, secrets
 from fabric.drivers.frr import FrrDriver, FrrError
 from fabric.render import device_config
 
+pytestmark = pytest.mark.lab
+
 KEY = "Frr-device-K3y-9931"
 
 

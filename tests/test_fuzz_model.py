@@ -31,6 +31,8 @@ from hypothesis import strategies as st
 
 from fabric.cli import main
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "inventory" / "fabric.yaml"
 BASE = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))

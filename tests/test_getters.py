@@ -13,6 +13,8 @@ from switch_kinds import SWITCH_KINDS
 
 from fabric.drivers import driver_class
 
+pytestmark = pytest.mark.sim
+
 PASSWORD = "pw-getters-1"
 # The same BGP speaker on every platform: AS 65101, router ID 10.0.0.11, two peers in
 # AS 65000, one of them described.

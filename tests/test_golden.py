@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, ROOT, render_model
 
+pytestmark = pytest.mark.unit
+
 GOLDEN = ROOT / "tests" / "golden"
 MODELS = sorted((FIXTURES / "golden").glob("*.yaml"))
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parent.parent
 INVALID = ROOT / "tests" / "fixtures" / "invalid"
 FIXTURES = sorted(INVALID.glob("*.yaml"))

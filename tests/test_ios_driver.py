@@ -29,6 +29,8 @@ from fabric.drivers.cisco_ios import (
     config_items,
 )
 
+pytestmark = pytest.mark.sim
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "allroles" / "configs" / "dyn-ios-tor.cfg"
 LOGIN_PW = "Zq7-L0gin-S3cret-ios-4c2e"       # distinctive: grepped for in logs and errors

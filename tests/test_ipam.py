@@ -31,6 +31,8 @@ from fabric.ipam import (
 )
 from fabric.model import Model, load_model
 
+pytestmark = pytest.mark.unit
+
 N = IPv4Network
 
 

@@ -18,6 +18,8 @@ import yaml
 
 from fabric.cli import main
 
+pytestmark = pytest.mark.unit
+
 REFUSED_TAIL = "or render with --renumber to allocate anew"
 
 

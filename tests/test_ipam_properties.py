@@ -23,6 +23,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -46,6 +47,8 @@ from fabric.ipam import (
     write_state,
 )
 from fabric.model import Model, load_model
+
+pytestmark = pytest.mark.unit
 
 # --- the model, described in Python and rendered as YAML -------------------
 

@@ -25,7 +25,8 @@ from fabric.lab.lab import frr_instance, gobgp_service, lab_configs
 from fabric.lab.observe import collector
 from fabric.lab.plan import RUN_ROOT, netns_prefix, plan_lab
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")
+pytestmark = [pytest.mark.lab,
+              pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")]
 
 
 def _cli(capsys, *argv: str) -> tuple[int, dict]:

@@ -22,6 +22,8 @@ from switch_kinds import SWITCH_KINDS
 from fabric import credentials, pipeline, rollout, targets
 from fabric.cli import main
 
+pytestmark = pytest.mark.lab
+
 CORE_KEY = "Mixed-core-K3y-4410"
 
 

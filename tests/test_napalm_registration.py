@@ -12,6 +12,8 @@ from napalm import get_network_driver
 from napalm.base import NetworkDriver
 from switch_kinds import SWITCH_KINDS
 
+pytestmark = pytest.mark.sim
+
 GOLDEN = ROOT / "tests" / "golden" / "allroles" / "configs"
 # NAPALM name, platform, golden ToR config, a line its plan on an empty switch shows
 CASES = [("fabric_comware", "h3c_comware", "dyn-h3c-tor.cfg", "group NODES"),

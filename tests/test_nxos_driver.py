@@ -29,6 +29,8 @@ from fabric.drivers.cisco_nxos import (
     replace_file,
 )
 
+pytestmark = pytest.mark.sim
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "allroles" / "configs" / "dyn-nxos-tor.cfg"
 LOGIN_PW = "Nx-L0gin-S3cret-4d2e"          # distinctive: grepped for in logs and errors

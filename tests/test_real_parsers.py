@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE, FIXTURES, render_model
 
+pytestmark = pytest.mark.unit
+
 BGPD = "/usr/lib/frr/bgpd"
 
 

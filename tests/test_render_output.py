@@ -7,10 +7,13 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import EXAMPLE, ROOT
 
 from fabric.cli import main
+
+pytestmark = pytest.mark.unit
 
 
 def _render(model: Path, out: Path) -> dict[str, bytes]:

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.unit
+
 SOURCES = ("fabric", "tests", "playbooks", "benchmarks", *(p.name for p in
                                                             ROOT.glob("napalm_fabric_*")))
 VENV_BIN = Path(sys.executable).parent

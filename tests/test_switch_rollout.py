@@ -9,10 +9,13 @@ import logging
 import re
 from pathlib import Path
 
+import pytest
 from conftest import CORE_KEY, LOGIN_PW
 
 from fabric.cli import main
 from fabric.lock import ApplyLock
+
+pytestmark = pytest.mark.sim
 
 
 def run(capsys, *argv: str) -> tuple[int, dict, str]:

@@ -11,6 +11,8 @@ import re
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.unit
+
 CONFIGS = ROOT / "tests" / "golden" / "allroles" / "configs"
 
 FORMS: dict[str, list[str]] = {

@@ -27,6 +27,8 @@ from fabric.drivers.huawei_vrp import (
     config_items,
 )
 
+pytestmark = pytest.mark.sim
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "allroles" / "configs" / "dyn-vrp-tor.cfg"
 LOGIN_PW = "Vx9-L0gin-S3cret-4e2d"

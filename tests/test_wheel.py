@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE, ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.unit, pytest.mark.slow]
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
