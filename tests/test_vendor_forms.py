@@ -1,4 +1,4 @@
-"""Each vendor's output holds the documented command forms (reference/vendor-syntax.md)
+"""Each vendor's output holds the documented command forms (docs/vendor-syntax.md)
 for dynamic peers, graceful restart with timers, reflect-client, ECMP, inbound
 prefix filter with max-prefix, and BMP. Checked on the golden fixture's
 dynamic-mode ToRs (rack subnets 10.10.<i>.0/24, listen limit 64, GR 90/300,

@@ -1,7 +1,7 @@
 """H3C Comware V7 dialect for the SSH simulator (TEST-ONLY).
 
 Sources, and how sure each behaviour is. Tags as in
-`../shared/reference/vendor-syntax.md`: [doc] a vendor document, [2nd] secondary
+`docs/vendor-syntax.md`: [doc] a vendor document, [2nd] secondary
 material (netmiko, ntc-templates captures, published configs), [guess] made up here
 to be plausible; a [guess] is what a test on a real switch should check first.
 

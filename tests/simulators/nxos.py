@@ -1,6 +1,6 @@
 """Cisco NX-OS dialect for the SSH simulator (TEST-ONLY).
 
-Tags as in `../shared/reference/vendor-syntax.md` and `comware.py`: [doc] a vendor
+Tags as in `docs/vendor-syntax.md` and `comware.py`: [doc] a vendor
 document, [2nd] secondary material (netmiko/NAPALM source, published captures and
 configs), [guess] made up here to be plausible; a [guess] is what a real switch should
 check first.
