@@ -157,10 +157,11 @@ def _pools(m: Model) -> None:
         m.diag.add(("pools", "pod"), "expected supernet length ≤ rack_prefix_length ≤ "
                    f"block_prefix_length, found /{p.pod.prefixlen}, /{p.rack_prefix_length}, "
                    f"/{p.block_prefix_length}")
-    named = [("pools.pod.supernet", p.pod, ("pools", "pod", "supernet")),
-             ("pools.vip", p.vip, ("pools", "vip")),
-             ("pools.links", p.links, ("pools", "links")),
-             ("pools.loopbacks", p.loopbacks, ("pools", "loopbacks"))]
+    named: list[tuple[str, IPv4Network | None, Path]] = [
+        ("pools.pod.supernet", p.pod, ("pools", "pod", "supernet")),
+        ("pools.vip", p.vip, ("pools", "vip")),
+        ("pools.links", p.links, ("pools", "links")),
+        ("pools.loopbacks", p.loopbacks, ("pools", "loopbacks"))]
     named += [(f"rack {r.name}'s subnet", r.subnet, (*r.path, "subnet")) for r in m.racks]
     _no_overlap(m, [(label, net, path) for label, net, path in named if net])
     if p.links and p.links.prefixlen > 31:
@@ -186,7 +187,7 @@ def _racks(m: Model) -> None:
     node_ips = []
     for r in m.racks:
         if r.subnet:
-            _rack_addresses(m, r)
+            _rack_addresses(m, r, r.subnet)
         if r.pod_pool and m.pools.pod:
             if not r.pod_pool.subnet_of(m.pools.pod):
                 m.diag.add((*r.path, "pod_pool"), f"expected a prefix inside the pod supernet "
@@ -214,8 +215,7 @@ def _racks(m: Model) -> None:
     _first_seen(m, node_ips, "node address")
 
 
-def _rack_addresses(m: Model, r: Rack) -> None:
-    subnet = r.subnet
+def _rack_addresses(m: Model, r: Rack, subnet: IPv4Network) -> None:
     if subnet.prefixlen > 30 or subnet.overlaps(_NOT_HOSTS):
         m.diag.add((*r.path, "subnet"), f"expected a unicast subnet of /30 or shorter (the "
                    f"ToR's gateway and each node need a host address), found {subnet}")

@@ -240,13 +240,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if not args.json and not (args.quiet and r.ok):
             mark = "ok " if r.ok else "FAIL"
             extra = f" ({r.detail})" if r.detail else ""
-            rb = " — rolled back" if r.rolled_back else ""
             _progress(f"[{done:>{len(str(total))}}/{total}] {mark} {r.device}: "
-                      f"{r.action}{extra}{rb}")
+                      f"{r.status}{extra}")
 
     results = apply_lab(intent, args.concurrency, progress)
     failed = [r for r in results if not r.ok]
-    _emit(args, {"ok": not failed, "results": [vars(r) for r in results],
+    _emit(args, {"ok": not failed, "results": [r.as_dict() for r in results],
                  "seconds": round(time.monotonic() - t0, 2)},
           f"apply: {len(results) - len(failed)} ok, {len(failed)} failed "
           f"({time.monotonic() - t0:.1f}s)", chatter=not failed)
@@ -358,14 +357,13 @@ def _switches(intent, args: argparse.Namespace) -> list[str]:
 
 
 def _target(intent, args: argparse.Namespace, switches: list[str]):
-    from . import credentials, targets
+    from . import targets
 
     if args.target == "lab":
         _lab_intent(args)
-        return targets.lab_target(intent)
-    return targets.device_target(intent, credentials.load(args.credentials),
-                                 targets.load_hosts(args.hosts), args.known_hosts,
-                                 args.accept_unknown_host_keys, devices=switches)
+    return targets.open_target(intent, args.target, credentials_file=args.credentials,
+                               hosts_file=args.hosts, known_hosts=args.known_hosts,
+                               accept_unknown=args.accept_unknown_host_keys, devices=switches)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -63,8 +63,8 @@ def modules() -> tuple[ModuleType, ModuleType, ModuleType, ModuleType]:
     out = str(generate())
     if out not in sys.path:
         sys.path.insert(0, out)  # the generated code imports its siblings by bare name
-    return tuple(importlib.import_module(m) for m in
-                 ("gobgp_pb2", "gobgp_pb2_grpc", "attribute_pb2", "capability_pb2"))
+    load = importlib.import_module
+    return load("gobgp_pb2"), load("gobgp_pb2_grpc"), load("attribute_pb2"), load("capability_pb2")
 
 
 if __name__ == "__main__":

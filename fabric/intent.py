@@ -2,7 +2,7 @@
 
 Vendor-neutral. Every session is listed once with both ends (`Session`), and
 each device carries its own view of it (`Peer`), its prefix lists, the
-prefixes it originates, and its BGP-wide settings. Semantics (see DESIGN.md):
+prefixes it originates, and its BGP-wide settings. Semantics (see docs/design.md):
 a rack's ToR (or its RRs) reflects node routes unchanged, so same-rack next
 hops are the peer node; nodes receive only rack-local routes and a default;
 ToRs send the rack pool aggregate and the rack's VIPs to the cores; cores
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from .ipam import Allocation, link_key
-from .model import BmpCollector, Model, Rack
+from .model import BmpCollector, Model, Rack, checked
 
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 
@@ -108,6 +108,13 @@ class Device:
     def is_switch(self) -> bool:
         return self.role in ("core", "tor", "rr_switch")
 
+    @property
+    def rack_name(self) -> str:
+        """The rack of a ToR, a route reflector or a node; a core has none."""
+        if self.rack is None:
+            raise ValueError(f"{self.role} {self.name} is in no rack")
+        return self.rack
+
 
 @dataclass(frozen=True)
 class Session:
@@ -187,8 +194,8 @@ def _host(addr: IPv4Address) -> IPv4Network:
 def _rack_lists(model: Model, pool: IPv4Network, vips: list[IPv4Address]) -> dict[str, PrefixList]:
     """The prefix lists every rack speaker uses, named by what they hold."""
     blk = model.pools.block_prefix_length
-    vip_pool = model.pools.vip
-    pod = model.pools.pod
+    vip_pool = checked(model.pools.vip, "pools.vip")
+    pod = checked(model.pools.pod, "pools.pod.supernet")
     rack_len = model.pools.rack_prefix_length
     # Blocks are longer than the rack pool, so the pool aggregate itself never
     # goes to or comes from a node.
@@ -213,6 +220,8 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
     b = model.bgp
     asn = alloc.rack_asns[rack.name]
     pool = alloc.rack_pools[rack.name]
+    subnet = checked(rack.subnet, f"racks.{rack.name}.subnet")
+    vip_pool = checked(model.pools.vip, "pools.vip")
     lists = _rack_lists(model, pool, vips)
     core_auth = model.secrets[model.auth_core_links].placeholder if model.auth_core_links else None
     node_auth = model.secrets[model.auth_nodes].placeholder if model.auth_nodes else None
@@ -221,7 +230,7 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
                   alloc.router_ids[tor_spec.name], tor_spec.mgmt)
     devices[tor.name] = tor
     tor.aggregates.append(pool)
-    tor.interfaces.append(Interface(IPv4Interface((tor_spec.gateway, rack.subnet.prefixlen)),
+    tor.interfaces.append(Interface(IPv4Interface((tor_spec.gateway, subnet.prefixlen)),
                                     rack.name, "rack"))
     tor_lists = ["RACK-ROUTES", "TO-NODES", "FABRIC-IN", "RACK-EXPORT"]
     tor.prefix_lists += [lists[n] for n in tor_lists]
@@ -238,7 +247,7 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
                               auth=core_auth, description=f"core {up}"))
         from_rack = f"FROM-{rack.name.upper()}"
         core.prefix_lists.append(PrefixList(   # uplinks are unique: once per rack
-            from_rack, (rule(pool), rule(model.pools.vip, ge=32, le=32)),
+            from_rack, (rule(pool), rule(vip_pool, ge=32, le=32)),
             f"what rack {rack.name} may announce: its pool and VIP /32s"))
         core.peers.append(Peer(tor.name, asn, False, address=tor_ip, local_address=core_ip,
                                import_list=from_rack, export_list="TO-RACKS",
@@ -262,7 +271,7 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
         for s in rack.rr_switches:
             rr = _device(model, s.name, "rr_switch", s.platform, rack.name, asn,
                          alloc.router_ids[s.name], s.mgmt, cluster_id=cluster_id)
-            rr.interfaces.append(Interface(IPv4Interface((s.ip, rack.subnet.prefixlen)),
+            rr.interfaces.append(Interface(IPv4Interface((s.ip, subnet.prefixlen)),
                                            rack.name, "rack"))
             rr.prefix_lists += [lists[n] for n in ("RACK-ROUTES", "TO-NODES", "DEFAULT-ONLY")]
             devices[rr.name] = rr
@@ -282,7 +291,7 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
         cluster = min(rr_addrs.values()) if role == "node_rr" else None
         d = _device(model, node.name, role, "gobgp", rack.name, asn, node.ip, None,
                     cluster_id=cluster)
-        d.interfaces.append(Interface(IPv4Interface((node.ip, rack.subnet.prefixlen)),
+        d.interfaces.append(Interface(IPv4Interface((node.ip, subnet.prefixlen)),
                                       rack.name, "rack"))
         own = list(alloc.node_blocks.get(node.name, ()))
         own += [_host(v.address) for v in model.vips if node.name in v.announcers]
@@ -305,7 +314,7 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
 
     for lst in listeners:
         # Node-facing listen group: rack subnet, RR clients, locked-down imports.
-        lst.peers.append(Peer("NODES", asn, True, listen_range=rack.subnet,
+        lst.peers.append(Peer("NODES", asn, True, listen_range=subnet,
                               listen_limit=b.listen_limit, rr_client=True,
                               import_list="RACK-ROUTES", export_list="TO-NODES",
                               max_prefixes=b.max_prefixes,
@@ -335,7 +344,8 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
 
 
 def _core_lists(model: Model, core: Device) -> None:
-    pod, vip_pool = model.pools.pod, model.pools.vip
+    pod = checked(model.pools.pod, "pools.pod.supernet")
+    vip_pool = checked(model.pools.vip, "pools.vip")
     rack_len = model.pools.rack_prefix_length
     core.prefix_lists.append(PrefixList(
         "TO-RACKS", (rule(pod, ge=rack_len, le=rack_len), rule(vip_pool, ge=32, le=32)),

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from .errors import Path
-from .model import Model
+from .model import Core, Model
 
 STATE_FILE = "ipam.yaml"
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -79,6 +79,13 @@ class PrefixPool:
             return None
         self.used.add(self._cursor)
         return IPv4Network((self.base + self._cursor * self.step, self.length))
+
+    def take_checked(self) -> IPv4Network:
+        """take() where the caller has checked `free`: exhaustion here is a bug."""
+        net = self.take()
+        if net is None:
+            raise RuntimeError(f"{self.parent} exhausted although free was checked")
+        return net
 
     @property
     def free(self) -> int:
@@ -396,7 +403,7 @@ class _Allocator:
         m = self.m
         lo, hi = m.pools.rack_asns or (1, 0)
         pool = NumberPool(lo, hi)
-        cores = {}
+        cores: dict[int, Core] = {}
         for c in m.cores:
             pool.reserve(c.asn)
             cores.setdefault(c.asn, c)
@@ -410,14 +417,14 @@ class _Allocator:
                 self._clash("rack_asns", r.name, r.tor.asn, (*r.tor.path, "asn"), "AS number",
                             explicit)
         for key, asn in sorted(self.stored["rack_asns"].items()):
-            r = racks.get(key)
-            if r is not None and r.tor.asn is not None:
-                self._pinned("rack_asns", key, asn, r.tor.asn, Cause(
-                    (*r.tor.path, "asn"), f"expected {asn}, the AS allocated to rack {key} in "
-                    f"the IPAM state, found {r.tor.asn}",
+            rack = racks.get(key)
+            if rack is not None and rack.tor.asn is not None:
+                self._pinned("rack_asns", key, asn, rack.tor.asn, Cause(
+                    (*rack.tor.path, "asn"), f"expected {asn}, the AS allocated to rack {key} in "
+                    f"the IPAM state, found {rack.tor.asn}",
                     f"remove tor.asn or set it to {asn}, or render with --renumber to move it"))
                 continue
-            if not self._keep_or_drop("rack_asns", key, r is not None):
+            if not self._keep_or_drop("rack_asns", key, rack is not None):
                 pool.reserve(asn)
                 continue
             if pool.reserve(asn):
@@ -471,17 +478,17 @@ class _Allocator:
         claimed = {r.pod_pool for r in m.racks if r.pod_pool is not None}
         for key, text in sorted(self.stored["rack_pools"].items()):
             net = IPv4Network(text)
-            r = racks.get(key)
-            if r is not None and r.pod_pool is not None:
-                cause = Cause((*r.path, "pod_pool"), f"expected {net}, the pool allocated to "
-                              f"rack {key} in the IPAM state, found {r.pod_pool}",
+            rack = racks.get(key)
+            if rack is not None and rack.pod_pool is not None:
+                cause = Cause((*rack.path, "pod_pool"), f"expected {net}, the pool allocated to "
+                              f"rack {key} in the IPAM state, found {rack.pod_pool}",
                               f"remove pod_pool or set it to {net}, or render with --renumber "
                               "to move it")
-                if r.pod_pool != net:
+                if rack.pod_pool != net:
                     self.pool_causes[key] = cause
-                self._pinned("rack_pools", key, text, r.pod_pool, cause)
+                self._pinned("rack_pools", key, text, rack.pod_pool, cause)
                 continue
-            if not self._keep_or_drop("rack_pools", key, r is not None):
+            if not self._keep_or_drop("rack_pools", key, rack is not None):
                 if not pool.reserve(net):
                     pool.block(net)
                 continue
@@ -494,15 +501,15 @@ class _Allocator:
         self._explicit_pool_clashes(racks)
         missing = sorted(r.name for r in m.racks if r.name not in self.out.rack_pools)
         for i, name in enumerate(missing):
-            net = pool.take()
-            if net is None:
+            taken = pool.take()
+            if taken is None:
                 self.problem(racks[name].path, f"pod supernet {p.pod} exhausted: rack {name} "
                              f"needs a /{p.rack_prefix_length} rack pool, 0 left "
                              f"({len(missing) - i} rack(s) without one)")
                 break
-            self.out.rack_pools[name] = net
-            self.out.state["rack_pools"][name] = str(net)
-            self.out.changes.append(f"allocated rack_pools {name}: {net}")
+            self.out.rack_pools[name] = taken
+            self.out.state["rack_pools"][name] = str(taken)
+            self.out.changes.append(f"allocated rack_pools {name}: {taken}")
 
     def _pool_cause(self, key: str, net: IPv4Network, racks: dict[str, Any]) -> Cause:
         p = self.m.pools
@@ -552,7 +559,8 @@ class _Allocator:
         for key, texts in sorted(self.stored["node_blocks"].items()):
             blocks = [IPv4Network(t) for t in texts]
             n = nodes.get(key)
-            if not self._keep_or_drop("node_blocks", key, n is not None):
+            if n is None:       # no longer in the model
+                self._keep_or_drop("node_blocks", key, wanted=False)
                 for b in blocks:
                     for pl in pools.values():
                         if not pl.reserve(b):
@@ -586,7 +594,7 @@ class _Allocator:
                 continue
             for n in sorted(r.nodes, key=lambda n: n.name):
                 blocks = kept.get(n.name, [])
-                added = [pool.take() for _ in range(n.pod_blocks - len(blocks))]
+                added = [pool.take_checked() for _ in range(n.pod_blocks - len(blocks))]
                 if added:
                     self.out.changes.append(f"allocated node_blocks {n.name}: "
                                             f"{[str(b) for b in added]}")
@@ -632,10 +640,10 @@ class _Allocator:
         for r in m.racks:
             given[r.tor.name] = (r.tor.router_id, r.tor.path)
             given.update({s.name: (s.router_id, s.path) for s in r.rr_switches})
-        explicit = {k: (*path, "router_id") for k, (rid, path) in given.items()
-                    if rid is not None}
-        for name in sorted(explicit):
-            rid, path = given[name]
+        pinned = {k: (rid, path) for k, (rid, path) in given.items() if rid is not None}
+        explicit = {k: (*path, "router_id") for k, (_, path) in pinned.items()}
+        for name in sorted(pinned):
+            rid, path = pinned[name]
             pool.reserve(IPv4Network(rid))
             self.out.router_ids[name] = rid
             self._clash("router_ids", name, str(rid), (*path, "router_id"), "router id",
@@ -668,13 +676,13 @@ class _Allocator:
                 self._moved(section, key, text, self._simple_cause(section, key, net, pool, path))
         missing = [k for k in wanted if k not in self.out.state[section]]
         for i, key in enumerate(missing):
-            net = pool.take()
-            if net is None:
+            taken = pool.take()
+            if taken is None:
                 label = key.replace("~", "–")
                 self.problem(path, f"{pool.parent} exhausted: {label} needs a {what}, 0 left "
                              f"({len(missing) - i} still without one)")
                 return
-            self._record(section, key, net)
+            self._record(section, key, taken)
             self.out.changes.append(f"allocated {section} {key}: {self.out.state[section][key]}")
 
     def _simple_cause(self, section: str, key: str, net: IPv4Network, pool: PrefixPool,

@@ -183,8 +183,9 @@ def _node_was_in(stored: State, node: str, rack: str) -> bool:
     if record is not None:
         return record["rack"] == rack
     pool, blocks = stored["rack_pools"].get(rack), stored["node_blocks"].get(node)
-    return bool(pool and blocks) and all(
-        IPv4Network(b).subnet_of(IPv4Network(pool)) for b in blocks)
+    if not pool or not blocks:
+        return False
+    return all(IPv4Network(b).subnet_of(IPv4Network(pool)) for b in blocks)
 
 
 def _carried(model: Model, r: Any, g: str, stored: State) -> tuple[tuple[str, str], ...]:

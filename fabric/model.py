@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import Diagnostics, Path
 from .schema import check_structure
 from .yamlsource import load_yaml
 
 DEFAULT_MODEL = FsPath("inventory/fabric.yaml")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,14 @@ class Model:
 
     def rack(self, name: str) -> Rack:
         return next(r for r in self.racks if r.name == name)
+
+
+def checked(value: T | None, what: str) -> T:
+    """A field of a model load_model returned: it is None only in a model with errors
+    (a value that did not parse), so None here is a bug in the caller."""
+    if value is None:
+        raise ValueError(f"{what} is unset: the model was used although it did not validate")
+    return value
 
 
 def parse_network(text: str, path: Path, diag: Diagnostics) -> IPv4Network | None:

@@ -28,13 +28,27 @@ BACKUP_ROOT = Path(os.environ.get("FABRIC_BACKUP_DIR",
                                   Path.home() / ".local" / "state" / "bgp-fabric" / "backups"))
 
 
+FAILED = ("failed", "rolled-back")
+
+
 @dataclass
 class DeviceOutcome:
+    """What happened to one device: a switch (unchanged | applied | failed | rolled-back
+    | skipped) or, in the lab, a node (installed | reloaded | restarted | unchanged |
+    failed)."""
+
     device: str
     stage: str
-    status: str            # unchanged | applied | failed | rolled-back | skipped
+    status: str
     detail: str = ""
     backup: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status not in FAILED
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "ok": self.ok}
 
 
 @dataclass
@@ -51,7 +65,7 @@ class RolloutReport:
     def as_dict(self) -> dict[str, object]:
         return {"ok": self.ok, "stopped_at": self.stopped_at,
                 "sessions_down": self.sessions_down,
-                "devices": [asdict(o) for o in self.outcomes]}
+                "devices": [o.as_dict() for o in self.outcomes]}
 
 
 def stages(intent: Intent, devices: list[str], canary: str | None) -> list[tuple[str, list[str]]]:
@@ -107,18 +121,18 @@ def wait_sessions(drv, intent: Intent, device: str, must: Baseline | None,
                    for a, asn in want.items()
                    if not (a in ns and ns[a].established and ns[a].remote_as == asn)]
         dyn = sum(n.established for a, n in ns.items() if a not in static)
-        short = must is not None and dyn < must.dynamic_up
-        if not missing and not short:
+        floor = must.dynamic_up if must is not None else 0
+        if not missing and dyn >= floor:
             return ""
         if time.monotonic() > deadline:
-            parts = missing + ([f"dynamic peers {dyn} < {must.dynamic_up} before"]
-                               if short else [])
+            parts = missing + ([f"dynamic peers {dyn} < {floor} before"] if dyn < floor
+                               else [])
             return "sessions not up: " + "; ".join(parts)
         time.sleep(1)
 
 
-def _backup(fabric: str, device: str, running: str) -> Path:
-    folder = BACKUP_ROOT / fabric
+def _backup(target: Target, fabric: str, device: str, running: str) -> Path:
+    folder = target.backups or BACKUP_ROOT / fabric
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{device}-{time.strftime('%Y%m%dT%H%M%S')}.cfg"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -140,7 +154,7 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
             drv.discard_config()
             return DeviceOutcome(device, stage, "unchanged")
         before = baseline(drv, intent, device)
-        backup = str(_backup(intent.fabric, device, drv.get_config()["running"]))
+        backup = str(_backup(target, intent.fabric, device, drv.get_config()["running"]))
         drv.commit_config(revert_in=confirm_timer)
         committed = True
         problem = wait_sessions(drv, intent, device, before, verify_wait)
@@ -182,7 +196,7 @@ def rollout(intent: Intent, target: Target, devices: list[str], lock_path: Path,
                 report.outcomes.append(o)
                 if progress:
                     progress(o)
-            bad = [o for o in outcomes if o.status in ("failed", "rolled-back")]
+            bad = [o for o in outcomes if not o.ok]
             if bad:
                 report.stopped_at = stage
                 for later_stage, later in plan[i + 1:]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import jsonschema
+from jsonschema._utils import Unset  # the sentinel of a field an error was made without
 
 from .errors import Diagnostics, Path, format_path
 
@@ -79,7 +81,7 @@ _TYPES = {"object": "a mapping", "array": "a list", "integer": "an integer",
           "string": "a string", "boolean": "a boolean"}
 
 
-def _expected(sub: dict[str, Any]) -> str:
+def _expected(sub: Mapping[str, Any]) -> str:
     """The constraint first, then what the value is for when the schema says."""
     if "enum" in sub:
         shape = "one of " + ", ".join(map(str, sub["enum"]))
@@ -99,12 +101,27 @@ def check_structure(data: Any, diag: Diagnostics) -> None:
         _report(err, diag)
 
 
+def _subschema(err: jsonschema.ValidationError) -> Mapping[str, Any]:
+    """The schema object that failed; the shipped schema has no boolean subschemas."""
+    if not isinstance(err.schema, Mapping):
+        raise TypeError(f"schema error without a schema object: {err.message}")
+    return err.schema
+
+
+def _given(field: Any | Unset) -> Any:
+    """A field every error from iter_errors carries, though jsonschema types it as optional."""
+    if isinstance(field, Unset):
+        raise TypeError("schema error without its instance or validator value")
+    return field
+
+
 def _report(err: jsonschema.ValidationError, diag: Diagnostics) -> None:
     path: Path = tuple(err.absolute_path)
     kind = err.validator
+    sub_schema, instance, value = _subschema(err), _given(err.instance), _given(err.validator_value)
     if kind == "additionalProperties":
-        allowed = sorted(err.schema.get("properties", {}))
-        for key in sorted(set(err.instance) - set(allowed)):
+        allowed = sorted(sub_schema.get("properties", {}))
+        for key in sorted(set(instance) - set(allowed)):
             hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             tail = (f"; did you mean '{hint[0]}'?" if hint
                     else f"; expected one of: {', '.join(allowed)}")
@@ -112,10 +129,10 @@ def _report(err: jsonschema.ValidationError, diag: Diagnostics) -> None:
                      at=diag.key_positions.get((*path, key)))
     elif kind == "required":
         # One error per missing key, each carrying the whole list: report its own key.
-        missing = [k for k in err.validator_value if k not in err.instance
+        missing = [k for k in value if k not in instance
                    and err.message == f"{k!r} is a required property"]
         for key in missing:
-            sub = err.schema.get("properties", {}).get(key, {})
+            sub = sub_schema.get("properties", {}).get(key, {})
             diag.add(path, f"missing required key '{key}' (expected {_expected(sub)})")
     elif kind == "anyOf":
         # Report the branch that matches the value's type (all of its errors), else a summary.
@@ -127,33 +144,33 @@ def _report(err: jsonschema.ValidationError, diag: Diagnostics) -> None:
                 if sub.relative_schema_path[0] == branch:
                     _report(sub, diag)
             return
-        wanted = " or ".join(_expected(s) for s in err.validator_value)
-        diag.add(path, f"expected {wanted}, found {_found(err.instance)}")
+        wanted = " or ".join(_expected(s) for s in value)
+        diag.add(path, f"expected {wanted}, found {_found(instance)}")
     elif kind in ("type", "pattern", "format", "enum"):
-        diag.add(path, f"expected {_expected(err.schema)}, found {_found(err.instance)}")
+        diag.add(path, f"expected {_expected(sub_schema)}, found {_found(instance)}")
     elif kind in ("minimum", "maximum"):
-        lo, hi = err.schema.get("minimum"), err.schema.get("maximum")
+        lo, hi = sub_schema.get("minimum"), sub_schema.get("maximum")
         rng = f"between {lo} and {hi}" if lo is not None and hi is not None else err.message
-        diag.add(path, f"expected an integer {rng}, found {_repr(err.instance)}")
+        diag.add(path, f"expected an integer {rng}, found {_repr(instance)}")
     elif kind == "minItems":
-        n = len(err.instance)
-        diag.add(path, f"expected at least {err.validator_value} item(s), found {n}")
+        n = len(instance)
+        diag.add(path, f"expected at least {value} item(s), found {n}")
     elif kind == "maxItems":
-        n = len(err.instance)
-        diag.add(path, f"expected at most {err.validator_value} item(s), found {n}")
+        n = len(instance)
+        diag.add(path, f"expected at most {value} item(s), found {n}")
     elif kind == "uniqueItems":
-        items = err.instance
+        items = instance
         j = next(j for j in range(len(items)) if items[j] in items[:j])
         first = items.index(items[j])
         diag.add((*path, j), f"expected each item once, found {items[j]!r} again "
                              f"(first at {format_path((*path, first))})")
     elif kind == "minLength":
-        diag.add(path, f"expected a non-empty string, found {_repr(err.instance)}")
+        diag.add(path, f"expected a non-empty string, found {_repr(instance)}")
     elif kind in ("minProperties", "maxProperties"):
-        found = "both" if len(err.instance) > 1 else "neither"
+        found = "both" if len(instance) > 1 else "neither"
         diag.add(path, f"expected exactly one of 'env' or 'file', found {found}")
     elif kind == "propertyNames":
-        diag.add(path, f"expected {_expected(err.schema.get('propertyNames', {}))} as key, found "
-                       f"{err.instance!r}")
+        diag.add(path, f"expected {_expected(sub_schema.get('propertyNames', {}))} as key, found "
+                       f"{instance!r}")
     else:
         diag.add(path, err.message)

@@ -28,6 +28,8 @@ class Target:
     configs: dict[str, str]                     # switch → config with secrets filled in
     connect: Callable[[str], Any]               # switch → driver, not yet opened
     secret_values: dict[str, str]               # placeholder → value
+    backups: Path | None = None                 # where running configs are kept (None:
+                                                # the user's state directory)
 
     def mask(self, text: str) -> str:
         return secrets.mask(text, self.secret_values)
@@ -43,7 +45,23 @@ def lab_target(intent: Intent) -> Target:
     values = lab_secret_values(intent, plan)
     configs = {n: c for n, c in lab_configs(intent, plan).items()
                if intent.devices[n].is_switch}
-    return Target("lab", configs, lambda n: FrrDriver.lab(n, plan.speaker(n).netns), values)
+    return Target("lab", configs, lambda n: FrrDriver.lab(n, plan.speaker(n).netns), values,
+                  backups=plan.run_dir / "backups")
+
+
+def open_target(intent: Intent, where: str, *, creds: CredentialStore | None = None,
+                credentials_file: Path | None = None, hosts_file: Path | None = None,
+                known_hosts: Path | None = None, accept_unknown: bool = False,
+                devices: list[str] | None = None) -> Target:
+    """The one way to a Target, for the CLI and the Ansible modules alike: the lab, or
+    the devices with credentials (given, or from the environment / `credentials_file`)
+    and the `--hosts` overrides."""
+    from .credentials import load
+
+    if where == "lab":
+        return lab_target(intent)
+    return device_target(intent, creds or load(credentials_file), load_hosts(hosts_file),
+                         known_hosts, accept_unknown, devices=devices)
 
 
 def load_hosts(file: Path | None) -> dict[str, tuple[str, int]]:

@@ -134,7 +134,7 @@ def _routes(intent: Intent, obs: dict[str, Observed]) -> list[Result]:
         prefix = f"{v.address}/32"
         by_rack: dict[str, set[str]] = {}
         for who in v.announcers:
-            by_rack.setdefault(devs[who].rack, set()).add(str(devs[who].router_id))
+            by_rack.setdefault(devs[who].rack_name, set()).add(str(devs[who].router_id))
         for rack_name, hops in sorted(by_rack.items()):
             rack = m.rack(rack_name)
             # Route reflectors pass on one best path each (no add-path): the ToR of an

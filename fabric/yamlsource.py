@@ -33,6 +33,8 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _ANCHOR = re.compile(r"&([^\s,\[\]{}]+)")
 
 
+# The base is chosen at import time (libyaml's loader exists only where PyYAML was built
+# with it), which no static type can say: hence the one ignore.
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml (when present: ~10x faster, still marks every node), read the way
     YAML 1.2 and editors' language servers read it: `no`, `on`, `2024-01-01`

@@ -97,7 +97,7 @@ def test_reapply_changes_nothing(example_lab, capsys) -> None:
     before = _uptimes(intent, plan)
     code, report = _cli(capsys, "apply", str(model))
     assert code == 0
-    assert {r["action"] for r in report["results"]} == {"unchanged"}
+    assert {r["status"] for r in report["results"]} == {"unchanged"}
     assert all(r["detail"] in ("", "+0 -0 paths") for r in report["results"])
     after = _uptimes(intent, plan)
     assert set(after) == set(before)
@@ -140,10 +140,10 @@ def test_rejected_config_rolls_back_only_that_device(example_lab) -> None:
     configs["r05-tor"] = configs["r05-tor"].replace(
         " bgp log-neighbor-changes\n", " bgp log-neighbor-changes\n neighbor 10.9.9.9 bogus\n")
     results = {r.device: r for r in apply_lab(intent, configs=configs)}
-    assert not results["r05-tor"].ok and results["r05-tor"].action == "failed"
+    assert not results["r05-tor"].ok and results["r05-tor"].status == "failed"
     assert "bogus" in results["r05-tor"].detail
     assert drv.get_config()["running"] == before
-    others = {r.action for name, r in results.items() if name != "r05-tor"}
+    others = {r.status for name, r in results.items() if name != "r05-tor"}
     assert others == {"unchanged"}
 
 
@@ -170,7 +170,7 @@ def test_graceful_restart_of_a_node(example_lab) -> None:
     assert ok, f"pod unreachable while its speaker is down: {seen}"
     # Back with -r: the deployer sees the config in place and restarts gracefully.
     results = {r.device: r for r in apply_lab(intent)}
-    assert results[node].action == "restarted"
+    assert results[node].status == "restarted"
     deadline = time.monotonic() + 30
     while (r := drv.routes().get(block)) is None or r.stale:
         assert time.monotonic() < deadline, "routes never refreshed after the restart"
@@ -201,7 +201,7 @@ def test_graceful_restart_of_a_tor(example_lab) -> None:
             assert time.monotonic() < deadline, "routes never marked stale"
             time.sleep(0.3)
         inst.start()                         # bgpd back with its saved config, as on a switch
-        assert {r.device: r for r in apply_lab(intent)}[tor].action == "unchanged"
+        assert {r.device: r for r in apply_lab(intent)}[tor].status == "unchanged"
         deadline = time.monotonic() + 40
         while (r := c.routes().get(peer_block)) is None or r.stale:
             assert time.monotonic() < deadline, "routes never refreshed after the ToR restart"

@@ -73,7 +73,23 @@ def test_example_fabric_every_platform_at_concurrency_8(example_switches, capsys
     assert set(platforms.values()) == {"h3c_comware", "huawei_vrp", "cisco_ios",
                                        "cisco_nxos", "frr"}
 
-    # Ansible first, on empty switches: plan in check mode, the staged apply.
+    # The CLI on empty switches at concurrency 8: plan, the staged apply, re-plan.
+    code, plan = _cli(capsys, "plan", str(model), "--concurrency", "8", *args)
+    assert code == 3, plan
+    assert {d["device"] for d in plan["devices"] if d["diff"]} == set(devices)
+    code, report = _cli(capsys, "apply", str(model), "--target", "devices", "--concurrency",
+                        "8", "--confirm-timer", "600", "--verify-wait", "60", *args)
+    assert code == 0, report
+    assert {o["device"]: o["status"] for o in report["devices"]} == \
+        dict.fromkeys(devices, "applied")
+    code, plan = _cli(capsys, "plan", str(model), "--concurrency", "8", *args)
+    assert code == 0, [(d["device"], d["diff"]) for d in plan["devices"] if d["diff"]]
+
+    # Then Ansible, on a change to every switch (the BGP timers): plan in check mode,
+    # the staged apply; the CLI re-plans empty after it.
+    text = model.read_text()
+    model.write_text(re.sub(r"keepalive: \d+", "keepalive: 5",
+                            re.sub(r"hold: \d+", "hold: 15", text)))
     extra = ["-e", f"fabric_hosts={args[1]}", "-e", f"fabric_known_hosts={args[3]}",
              "-e", "fabric_confirm_timer=600", "-e", "fabric_verify_wait=60",
              "-e", "fabric_concurrency=8"]
@@ -84,24 +100,6 @@ def test_example_fabric_every_platform_at_concurrency_8(example_switches, capsys
     assert code == 0, out
     assert {h for h, r in recap(out).items() if r["changed"]} == set(devices), out
     assert LOGIN_PW not in out and CORE_KEY not in out
-
-    code, plan = _cli(capsys, "plan", str(model), "--concurrency", "8", *args)
-    assert code == 0, [(d["device"], d["diff"]) for d in plan["devices"] if d["diff"]]
-
-    # A change on every switch (the BGP timers), through the CLI at concurrency 8.
-    text = model.read_text()
-    model.write_text(text.replace("defaults:\n", "defaults:\n  bgp: {keepalive: 5, hold: 15}\n",
-                                  1) if "  bgp:" not in text else
-                     re.sub(r"keepalive: \d+", "keepalive: 5", re.sub(r"hold: \d+", "hold: 15",
-                                                                      text)))
-    code, plan = _cli(capsys, "plan", str(model), "--concurrency", "8", *args)
-    assert code == 3, plan
-    assert {d["device"] for d in plan["devices"] if d["diff"]} == set(devices)
-    code, report = _cli(capsys, "apply", str(model), "--target", "devices", "--concurrency",
-                        "8", "--confirm-timer", "600", "--verify-wait", "60", *args)
-    assert code == 0, report
-    assert {o["device"]: o["status"] for o in report["devices"]} == \
-        dict.fromkeys(devices, "applied")
     code, plan = _cli(capsys, "plan", str(model), "--concurrency", "8", *args)
     assert code == 0 and not any(d["diff"] for d in plan["devices"]), plan
     # The FRR boxes ran the driver's commands over SSH and kept no candidate file.

@@ -55,7 +55,7 @@ import contextlib
 import logging
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,7 @@ from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 from napalm.base import exceptions as nx
 from napalm.ios.ios import IOSDriver
-from netmiko import ConnectHandler
+from netmiko import BaseConnection, ConnectHandler
 
 from ..errors import OperationalError
 from ..observed import Neighbor
@@ -251,6 +251,12 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
     ROW = re.compile(r"^(?P<dyn>\*)?(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\s+\d+\s+(?P<as>[\d.]+)"
                      r"(?:\s+\S+){5}\s+(?P<updown>never|\d\S*)\s+(?P<state>\S.*?)\s*$")
     LOCAL = re.compile(r"router identifier (\S+), local AS number ([\d.]+)")
+    # Attributes of NAPALM's IOSDriver (which has no types) that this class sets.
+    device: BaseConnection | None
+    _netmiko_device: BaseConnection | None
+    prompt_quiet_changed: bool
+    prompt_quiet_configured: bool
+    _commit_handler: Callable[[str], str]
 
     def __init__(self, hostname: str, username: str, password: str, timeout: int = 60,
                  optional_args: dict[str, Any] | None = None):
@@ -426,7 +432,13 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
                 if (m := _NB_PW.match(line)) and m.group(2) == "7"
                 and untype7(m.group(3)) is None}
 
-    def _tree(self, items: Items, opaque: set[str] = frozenset()) -> HConfig:
+    def _tree(self, items: Items, originals: dict[tuple[str, ...], str] | None = None
+              ) -> HConfig:
+        """The tree SwitchSession._read_candidate checks the candidate with; keys are
+        compared decoded, not by `originals` (unused: `_remediation` below keeps none)."""
+        return self._keyed_tree(items, frozenset())
+
+    def _keyed_tree(self, items: Items, opaque: Collection[str]) -> HConfig:
         """hier_config tree; a peer key shown as `password 7 C` (or `password 0 K`) is
         compared decoded (`password K`); the key of a neighbor in `opaque` (one the
         device shows undecodable) as `password (configured)`: presence only."""
@@ -443,11 +455,14 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
             lines.append(" " * depth + text)
         return get_hconfig(self._hdriver, "\n".join(lines))
 
-    def _remediation(self, running: Items, target: Items, names: set[str]) -> HConfig:
+    def _remediation(self, running: Items, target: Items, names: set[str],
+                     merge: bool = False) -> HConfig:
+        if merge:       # load_merge_candidate refuses: no merge candidate reaches here
+            raise self._error(IosCandidateError, "merge is not supported")
         owned = self._without_defaults(self._owned(running, names))
         opaque = self._opaque(owned)
-        have = self._tree(owned, opaque)
-        rem = have.config_to_get_to(self._tree(self._without_defaults(target), opaque))
+        have = self._keyed_tree(owned, opaque)
+        rem = have.config_to_get_to(self._keyed_tree(self._without_defaults(target), opaque))
         self._cascade(rem)
         return rem.set_order_weight()
 
@@ -498,7 +513,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         finally:
             # It holds the keys; the rollback file NAPALM saved stays, for rollback().
             with contextlib.suppress(Exception):
-                self.device.send_command(
+                self._require().send_command(
                     f"delete /force {self._gen_full_path(self.candidate_cfg)}")
         self._drop_candidate()
 
@@ -523,7 +538,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
             out = handler(cmd)
             answers.append(str(out))
             return out
-        self._commit_handler = checked          # type: ignore[method-assign]
+        self._commit_handler = checked
         try:
             with self._mapped("rollback", applies=True):
                 super().rollback()

@@ -157,7 +157,8 @@ def _owned_kind(head: str) -> str | None:
 
 
 def _is_owned(kind: str | None, names: set[str]) -> bool:
-    return kind in ("feature", "bgp") or ((kind or "").startswith("pl:") and kind[3:] in names)
+    return kind in ("feature", "bgp") or (
+        kind is not None and kind.startswith("pl:") and kind[3:] in names)
 
 
 def _render_items(items: Items) -> list[str]:
@@ -194,8 +195,8 @@ def replace_file(running: str, candidate: Items, names: set[str]) -> str:
         if _owned_kind(s[0][1]) == "bgp":
             rest += s
     at = 0
-    for n, (block, kind) in enumerate(kept):
-        if kind == "other" and block[0].startswith("feature "):
+    for n, (block, block_kind) in enumerate(kept):
+        if block_kind == "other" and block[0].startswith("feature "):
             at = n + 1
     if at == 0:
         for n, (block, _kind) in enumerate(kept):

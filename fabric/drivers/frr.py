@@ -106,7 +106,8 @@ class SshShell:
                                "--accept-unknown-host-keys)") from None
             raise FrrError(f"{self.where}: SSH: {exc}") from None
         except paramiko.ssh_exception.NoValidConnectionsError as exc:
-            why = next((e.strerror for e in exc.errors.values() if e.strerror), "refused")
+            why = next((e.strerror for e in exc.errors.values()
+                        if isinstance(e, OSError) and e.strerror), "refused")
             raise FrrError(f"{host}: cannot connect to port {port}: {why}") from None
         except OSError as exc:
             raise FrrError(f"{host}: cannot connect to port {port}: "
@@ -269,7 +270,17 @@ class FrrDriver:
         if self._candidate is None:
             raise FrrError(f"{self.hostname}: no candidate loaded")
         self._rollback = self.get_config()["running"]
-        self._reload(self._candidate, test=False)
+        try:
+            self._reload(self._candidate, test=False)
+        except FrrError as exc:
+            # frr-reload applies line by line: what it applied before the refused line
+            # is undone, so a refused commit leaves the switch as it was, as on a vendor
+            # switch that refuses a commit whole.
+            try:
+                self.rollback()
+            except FrrError as rb:
+                raise FrrError(f"{exc}\nrestoring the previous config failed: {rb}") from None
+            raise FrrError(f"{exc}\n(the previous running config was restored)") from None
         self.discard_config()
         self.save()
 

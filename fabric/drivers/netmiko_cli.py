@@ -29,14 +29,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from hier_config import HConfig
 from hier_config.child import HConfigChild
 from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
-from hier_config.platforms.driver_base import HConfigDriverRules
+from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
 from netmiko import ConnectHandler
 
 from ..errors import OperationalError
@@ -168,7 +168,7 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
 
     # ----- per vendor: identity, errors
     device_type: ClassVar[str]                  # netmiko's
-    hier_driver: ClassVar[Callable[[], Any]]    # the hier_config driver class
+    hier_driver: ClassVar[type[HConfigDriverBase]]  # the hier_config driver class
     CommitError: ClassVar[type[OperationalError]]
     # ----- per vendor: device text
     PROMPT: ClassVar[str]                       # a prompt at the end of the output

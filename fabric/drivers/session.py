@@ -40,7 +40,7 @@ LIBRARY_LOGGERS = ("netmiko", "netmiko.base_connection", "netmiko.channel", "par
                    "napalm.nxos_ssh", "napalm.nxos_ssh.nxos_ssh")
 
 
-class CommitErrorMixin:
+class CommitErrorMixin(Exception):
     """For a vendor's CommitError: the device refused a pushed line (or the commit);
     `line` and `device_message` (both masked)."""
 
@@ -122,12 +122,21 @@ class SwitchSession:
     HostKeyError: ClassVar[type[OperationalError]]
     CandidateError: ClassVar[type[OperationalError]]
     SECRET: ClassVar[re.Pattern[str]]           # (key word + space)(the secret)
-    config_items: ClassVar[Callable[[str], Items]]
-    owned_kind: ClassVar[Callable[[str], str | None]]   # "pl:NAME", another kind, or None
     owned_text: ClassVar[str]                   # what is owned, for the refusal message
     # Lines in the BGP section that set the device's default: the device does not show
     # them, so a comparison drops them on both sides (else a plan never ends).
     DEFAULTS: ClassVar[frozenset[str]] = frozenset()
+
+    # Per vendor, the module's functions as `staticmethod(config_items)`.
+    @staticmethod
+    def config_items(text: str) -> Items:
+        """A config text as (depth, line) items."""
+        raise NotImplementedError
+
+    @staticmethod
+    def owned_kind(head: str) -> str | None:
+        """The kind of an owned top-level line: "pl:NAME", another kind, or None."""
+        raise NotImplementedError
 
     hostname: str
     username: str

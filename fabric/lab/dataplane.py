@@ -15,21 +15,25 @@ from ipaddress import IPv4Address
 
 from ..drivers.gobgp import GobgpClient
 from ..intent import Intent
+from ..model import checked
 from ..verify import Result
 from . import netns
 from .lab import gobgp_service
 from .plan import LabPlan
 
 
-def pod_ip(intent: Intent, node: str) -> IPv4Address | None:
+def pod_ip(intent: Intent, node: str) -> IPv4Address:
+    """The first address of the node's first pod block (the schema gives each node one)."""
     blocks = intent.alloc.node_blocks.get(node)
-    return blocks[0].network_address + 1 if blocks else None
+    if not blocks:
+        raise ValueError(f"node {node} has no pod block")
+    return blocks[0].network_address + 1
 
 
 def install_routes(intent: Intent, plan: LabPlan) -> None:
     """Node kernel routes from each node's BGP table; VIPs on their announcers."""
     for rack in intent.model.racks:
-        subnet = rack.subnet
+        subnet = checked(rack.subnet, f"racks.{rack.name}.subnet")
         for n in rack.nodes:
             ns = plan.speaker(n.name).netns
             with GobgpClient(gobgp_service(plan, n.name).socket, timeout=10) as c:

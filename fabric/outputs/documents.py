@@ -18,10 +18,10 @@ def tables(intent: Intent) -> dict[str, Table]:
     devs = intent.devices
     m, alloc = intent.model, intent.alloc
     switches = [d for d in devs.values() if d.is_switch]
-    asns = (("device", "role", "platform", "rack", "asn", "router_id", "mgmt"),
+    asns: Table = (("device", "role", "platform", "rack", "asn", "router_id", "mgmt"),
             [(d.name, d.role, d.platform, d.rack or "", d.asn, d.router_id, d.mgmt or "")
              for d in switches])
-    links = (("tor", "tor_address", "core", "core_address", "link"), [])
+    links: Table = (("tor", "tor_address", "core", "core_address", "link"), [])
     for d in switches:
         if d.role == "tor":
             for i in d.interfaces:
@@ -29,17 +29,18 @@ def tables(intent: Intent) -> dict[str, Table]:
                     core_if = next(c for c in devs[i.peer].interfaces if c.peer == d.name)
                     links[1].append((d.name, i.address.ip, i.peer, core_if.address.ip,
                                      i.address.network))
-    ipam = (("rack", "owner", "kind", "prefix"), [])
+    ipam: Table = (("rack", "owner", "kind", "prefix"), [])
     for r in sorted(m.racks, key=lambda r: r.name):
         ipam[1].append((r.name, r.tor.name, "rack_pool", alloc.rack_pools[r.name]))
         for n in sorted(r.nodes, key=lambda n: n.name):
             ipam[1].extend((r.name, n.name, "node_block", b) for b in alloc.node_blocks[n.name])
-    sessions = (("rack", "a", "a_address", "a_as", "b", "b_address", "b_as", "kind", "dynamic"),
-                [(s.rack or "", s.a, s.a_address, s.a_as, s.b, s.b_address, s.b_as, s.kind,
-                  "yes" if s.dynamic else "no") for s in intent.sessions])
-    vips = (("vip", "announcers", "racks"),
+    sessions: Table = (
+        ("rack", "a", "a_address", "a_as", "b", "b_address", "b_as", "kind", "dynamic"),
+        [(s.rack or "", s.a, s.a_address, s.a_as, s.b, s.b_address, s.b_as, s.kind,
+          "yes" if s.dynamic else "no") for s in intent.sessions])
+    vips: Table = (("vip", "announcers", "racks"),
             [(v.address, " ".join(sorted(v.announcers)),
-              " ".join(sorted({devs[a].rack for a in v.announcers})))
+              " ".join(sorted({devs[a].rack_name for a in v.announcers})))
              for v in sorted(m.vips, key=lambda v: v.address)])
     return {"asns": asns, "links": links, "ipam": ipam, "sessions": sessions, "vips": vips}
 

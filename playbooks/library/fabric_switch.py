@@ -157,21 +157,19 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     from fabric import pipeline, plan, rollout, targets
-    from fabric.credentials import Credentials, CredentialStore, load
+    from fabric.credentials import Credentials, CredentialStore
     from fabric.errors import InputError, OperationalError
 
     p = module.params
     try:
         intent = pipeline.build(Path(p["model"])).intent
-        if p["target"] == "lab":
-            target = targets.lab_target(intent)
-        else:
-            creds = (CredentialStore(Credentials(p["username"], p["password"]))
-                     if p["username"] and p["password"] else load())
-            target = targets.device_target(
-                intent, creds, targets.load_hosts(Path(p["hosts"]) if p["hosts"] else None),
-                Path(p["known_hosts"]) if p["known_hosts"] else None,
-                p["accept_unknown_host_keys"])
+        creds = (CredentialStore(Credentials(p["username"], p["password"]))
+                 if p["username"] and p["password"] else None)
+        target = targets.open_target(
+            intent, p["target"], creds=creds, devices=[p["device"]],
+            hosts_file=Path(p["hosts"]) if p["hosts"] else None,
+            known_hosts=Path(p["known_hosts"]) if p["known_hosts"] else None,
+            accept_unknown=p["accept_unknown_host_keys"])
     except (InputError, OperationalError) as exc:
         module.fail_json(msg=str(exc))
     device = p["device"]
