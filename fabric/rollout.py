@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .drivers import SwitchDriver
 from .intent import Intent
 from .lock import ApplyLock
 from .plan import remediation_as_diff
@@ -97,14 +98,14 @@ class Baseline:
     dynamic_up: int
 
 
-def baseline(drv, intent: Intent, device: str) -> Baseline:
+def baseline(drv: SwitchDriver, intent: Intent, device: str) -> Baseline:
     static = expected_peers(intent, device)
     ns = drv.neighbors()
     return Baseline(frozenset(n.address for n in ns if n.established and n.address in static),
                     sum(n.established for n in ns if n.address not in static))
 
 
-def wait_sessions(drv, intent: Intent, device: str, must: Baseline | None,
+def wait_sessions(drv: SwitchDriver, intent: Intent, device: str, must: Baseline | None,
                   wait: float) -> str:
     """"" when the device's sessions are as they must be, else what is missing.
 
@@ -154,7 +155,8 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
             drv.discard_config()
             return DeviceOutcome(device, stage, "unchanged")
         before = baseline(drv, intent, device)
-        backup = str(_backup(target, intent.fabric, device, drv.get_config()["running"]))
+        running = drv.get_config("running")["running"]
+        backup = str(_backup(target, intent.fabric, device, running))
         drv.commit_config(revert_in=confirm_timer)
         committed = True
         problem = wait_sessions(drv, intent, device, before, verify_wait)
@@ -167,7 +169,7 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
         return DeviceOutcome(device, stage, "applied", f"+{added} -{removed}", backup)
     except Exception as exc:
         detail = target.mask(str(exc))
-        if committed or getattr(drv, "has_pending_commit", lambda: False)():
+        if committed or drv.has_pending_commit():
             try:
                 drv.rollback()
                 return DeviceOutcome(device, stage, "rolled-back", detail, backup)

@@ -10,13 +10,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from . import secrets
 from .credentials import CredentialStore
-from .drivers import driver_class
+from .drivers import SwitchDriver, driver_class
 from .errors import InputError, Problem
 from .intent import Intent
 from .render import device_config
@@ -26,7 +25,7 @@ from .render import device_config
 class Target:
     name: str                                   # "lab" | "devices"
     configs: dict[str, str]                     # switch → config with secrets filled in
-    connect: Callable[[str], Any]               # switch → driver, not yet opened
+    connect: Callable[[str], SwitchDriver]      # switch → driver, not yet opened
     secret_values: dict[str, str]               # placeholder → value
     backups: Path | None = None                 # where running configs are kept (None:
                                                 # the user's state directory)
@@ -95,7 +94,7 @@ def _hosts_error(file: Path, message: str, line: int = 1) -> InputError:
 
 def device_target(intent: Intent, creds: CredentialStore, hosts: dict[str, tuple[str, int]],
                   known_hosts: Path | None = None, accept_unknown: bool = False,
-                  timeout: float = 60, devices: list[str] | None = None) -> Target:
+                  timeout: int = 60, devices: list[str] | None = None) -> Target:
     """`devices`: the switches that will be reached (default every one): each must have
     credentials."""
     values = secrets.values(intent.model)
@@ -106,7 +105,7 @@ def device_target(intent: Intent, creds: CredentialStore, hosts: dict[str, tuple
     for name in devices if devices is not None else [d.name for d in switches]:
         creds.for_device(name)   # missing credentials are bad input, found before any push
 
-    def connect(name: str) -> Any:
+    def connect(name: str) -> SwitchDriver:
         d = intent.devices[name]
         host, port = hosts.get(name, (str(d.mgmt), 22))
         c = creds.for_device(name)

@@ -354,7 +354,7 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
     def _running(self) -> str:
         return self._command("show running-config", timeout=max(self.timeout, 60))
 
-    def get_config(self, retrieve: str = "running", full: bool = False,
+    def get_config(self, retrieve: str = "all", full: bool = False,
                    sanitized: bool = False) -> dict[str, str]:
         """NAPALM's (the `!Command`/`!Time` lines dropped); secrets masked if sanitized."""
         napalm = self._require()

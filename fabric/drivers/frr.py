@@ -225,7 +225,7 @@ class FrrDriver:
                 self._shell.close()
                 self._shell = None
 
-    def get_config(self, retrieve: str = "running") -> dict[str, str]:
+    def get_config(self, retrieve: str = "all") -> dict[str, str]:
         text = self.vtysh("show running-config")
         # vtysh prints "Building configuration..." / "Current configuration:" first:
         # not config, and frr-reload would reject them when rolling back.
@@ -269,7 +269,7 @@ class FrrDriver:
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if self._candidate is None:
             raise FrrError(f"{self.hostname}: no candidate loaded")
-        self._rollback = self.get_config()["running"]
+        self._rollback = self.get_config("running")["running"]
         try:
             self._reload(self._candidate, test=False)
         except FrrError as exc:

@@ -262,7 +262,7 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
     def _running(self) -> str:
         return self._command("display current-configuration")
 
-    def get_config(self, retrieve: str = "running", full: bool = False,
+    def get_config(self, retrieve: str = "all", full: bool = False,
                    sanitized: bool = False) -> dict[str, str]:
         out = {"running": "", "candidate": "", "startup": ""}
         if retrieve in ("all", "running"):
