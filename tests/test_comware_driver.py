@@ -15,16 +15,14 @@ import pytest
 from driver_helpers import keyless, wait_for
 from simulators.comware import ComwareSimulator, decrypt
 
-from fabric.drivers.h3c_comware import (
-    PROMPT,
-    ComwareAuthenticationError,
-    ComwareCandidateError,
-    ComwareCommitError,
-    ComwareDriver,
-    ComwareError,
-    ComwareHostKeyError,
-    config_items,
+from fabric.drivers.errors import (
+    AuthenticationError,
+    CandidateError,
+    CommitError,
+    DriverError,
+    HostKeyError,
 )
+from fabric.drivers.h3c_comware import PROMPT, ComwareDriver, config_items
 
 pytestmark = pytest.mark.sim
 
@@ -116,7 +114,7 @@ def test_login_with_the_right_password(drv: ComwareDriver) -> None:
 
 def test_login_with_a_wrong_password_fails(sim: ComwareSimulator, known_hosts: Path) -> None:
     d = make_driver(sim, known_hosts, password="not-the-password")
-    with pytest.raises(ComwareAuthenticationError, match="authentication failed"):
+    with pytest.raises(AuthenticationError, match="authentication failed"):
         d.open()
     assert d._conn is None
 
@@ -124,12 +122,12 @@ def test_login_with_a_wrong_password_fails(sim: ComwareSimulator, known_hosts: P
 def test_unknown_host_key_is_refused_by_default(sim: ComwareSimulator, tmp_path: Path) -> None:
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    with pytest.raises(ComwareHostKeyError, match="not trusted"):
+    with pytest.raises(HostKeyError, match="not trusted"):
         make_driver(sim, empty).open()
     # A different key recorded for this host:port is refused too.
     other = paramiko.ECDSAKey.generate(bits=256)
     empty.write_text(f"[127.0.0.1]:{sim.port} {other.get_name()} {other.get_base64()}\n")
-    with pytest.raises(ComwareHostKeyError):
+    with pytest.raises(HostKeyError):
         make_driver(sim, empty).open()
 
 
@@ -293,7 +291,7 @@ def test_merge_adds_and_overwrites_but_never_removes(applied: ComwareSimulator,
 
 
 def test_a_candidate_outside_owned_sections_is_refused(drv: ComwareDriver) -> None:
-    with pytest.raises(ComwareCandidateError, match="sysname evil"):
+    with pytest.raises(CandidateError, match="sysname evil"):
         drv.load_replace_candidate(config=golden() + "#\n sysname evil\n#\n")
     assert drv.compare_config() == ""
 
@@ -309,7 +307,7 @@ def test_a_template_typo_raises_and_the_device_timer_restores(applied: ComwareSi
                         " peer 100.126.0.2 bmp server 1\n peer NODES route-limt 300\n")
     applied.device.minute = FAST_MINUTE
     drv.load_replace_candidate(config=cand)
-    with pytest.raises(ComwareCommitError) as err:
+    with pytest.raises(CommitError) as err:
         drv.commit_config(revert_in=120)
     assert err.value.line == "peer NODES route-limt 300"
     assert "peer NODES route-limt 300" in str(err.value)
@@ -335,7 +333,7 @@ def test_an_unconfirmed_commit_is_rolled_back_by_the_device(applied: ComwareSimu
     assert wait_for(lambda: applied.device.rollbacks == 1)
     assert applied.device.running() == before
     assert not drv.has_pending_commit()
-    with pytest.raises(ComwareError, match="expired"):
+    with pytest.raises(DriverError, match="expired"):
         drv.confirm_commit()
     # The session survives the device's rollback log line and still works.
     drv.load_replace_candidate(config=cand)
@@ -446,7 +444,7 @@ def test_no_password_in_exceptions_or_logs(sim: ComwareSimulator, known_hosts: P
                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     errors: list[BaseException] = []
-    with pytest.raises(ComwareAuthenticationError) as bad:
+    with pytest.raises(AuthenticationError) as bad:
         make_driver(sim, known_hosts, password=LOGIN_PW + "x").open()
     errors.append(bad.value)
 
@@ -458,7 +456,7 @@ def test_no_password_in_exceptions_or_logs(sim: ComwareSimulator, known_hosts: P
     d.open()
     try:
         d.load_replace_candidate(config=cand)
-        with pytest.raises(ComwareCommitError) as refused:
+        with pytest.raises(CommitError) as refused:
             d.commit_config()
         errors.append(refused.value)
         assert refused.value.line == "peer 100.126.0.4 pasword simple ******"

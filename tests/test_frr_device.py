@@ -12,7 +12,8 @@ from conftest import EXAMPLE, LOGIN_PW
 from frr_box import FrrBox
 
 from fabric import pipeline, secrets
-from fabric.drivers.frr import FrrDriver, FrrError
+from fabric.drivers.errors import AuthenticationError, CommitError, HostKeyError
+from fabric.drivers.frr import FrrDriver
 from fabric.render import device_config
 
 pytestmark = pytest.mark.lab
@@ -45,11 +46,11 @@ def driver(box, password: str = LOGIN_PW, known: Path | None = None) -> FrrDrive
 
 
 def test_login_refused_and_unknown_host_key(box, tmp_path):
-    with pytest.raises(FrrError, match=r"login refused for user netops") as exc:
+    with pytest.raises(AuthenticationError, match=r"login refused for user netops") as exc:
         driver(box, password="Wrong-pw-123456").open()
     assert "Wrong-pw" not in str(exc.value)
     (tmp_path / "empty").write_text("")
-    with pytest.raises(FrrError, match=r"unknown host key .*--accept-unknown-host-keys"):
+    with pytest.raises(HostKeyError, match=r"unknown host key .*--accept-unknown-host-keys"):
         driver(box, known=tmp_path / "empty").open()
 
 
@@ -82,7 +83,7 @@ def test_a_refused_config_leaves_the_switch_as_it_was(box):
     try:
         before = drv.get_config()["running"]
         drv.load_replace_candidate(config="router bgp 65105\n neighbor 10.9.9.9 bogus-knob 7\n")
-        with pytest.raises(FrrError, match="rejected the config"):
+        with pytest.raises(CommitError, match=r"(?s)rejected the config.*config was restored"):
             drv.commit_config()
         assert drv.get_config()["running"] == before
     finally:

@@ -19,14 +19,13 @@ from driver_helpers import wait_for
 from napalm.ios.ios import IOSDriver
 from simulators.ios import INCOMPLETE, INVALID, IosDevice, IosSimulator, type7, untype7
 
-from fabric.drivers.cisco_ios import (
-    CiscoIosDriver,
-    IosAuthenticationError,
-    IosCandidateError,
-    IosCommitError,
-    IosError,
-    IosHostKeyError,
-    config_items,
+from fabric.drivers.cisco_ios import CiscoIosDriver, config_items
+from fabric.drivers.errors import (
+    AuthenticationError,
+    CandidateError,
+    CommitError,
+    DriverError,
+    HostKeyError,
 )
 
 pytestmark = pytest.mark.sim
@@ -201,7 +200,7 @@ def test_login_with_the_right_password(drv: CiscoIosDriver) -> None:
 
 def test_login_with_a_wrong_password_fails(sim: IosSimulator, known_hosts: Path) -> None:
     d = make_driver(sim, known_hosts, password="not-the-password")
-    with pytest.raises(IosAuthenticationError, match="authentication failed for user 'admin'"):
+    with pytest.raises(AuthenticationError, match="authentication failed for user 'admin'"):
         d.open()
     assert d.device is None
 
@@ -209,11 +208,11 @@ def test_login_with_a_wrong_password_fails(sim: IosSimulator, known_hosts: Path)
 def test_unknown_host_key_is_refused_by_default(sim: IosSimulator, tmp_path: Path) -> None:
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    with pytest.raises(IosHostKeyError, match=rf"host key of 127.0.0.1:{sim.port} is not"):
+    with pytest.raises(HostKeyError, match=rf"host key of 127.0.0.1:{sim.port} is not"):
         make_driver(sim, empty).open()
     other = paramiko.ECDSAKey.generate(bits=256)
     empty.write_text(f"[127.0.0.1]:{sim.port} {other.get_name()} {other.get_base64()}\n")
-    with pytest.raises(IosHostKeyError):
+    with pytest.raises(HostKeyError):
         make_driver(sim, empty).open()
 
 
@@ -262,7 +261,7 @@ def test_plan_on_a_device_with_only_unrelated_config(sim: IosSimulator,
 
 
 def test_candidate_outside_the_owned_sections_is_refused(drv: CiscoIosDriver) -> None:
-    with pytest.raises(IosCandidateError, match="interface Loopback0"):
+    with pytest.raises(CandidateError, match="interface Loopback0"):
         drv.load_replace_candidate(config=golden() + "interface Loopback0\n ip address "
                                    "10.9.9.9 255.255.255.255\n")
     assert drv.compare_config() == ""
@@ -335,7 +334,7 @@ def test_without_scp_server_or_archive_the_driver_says_what_is_missing(tmp_path:
         try:
             d.load_replace_candidate(config=golden())
             assert "neighbor NODES peer-group" in d.compare_config()     # plan: fine
-            with pytest.raises(IosError, match="ip scp server enable"):
+            with pytest.raises(DriverError, match="ip scp server enable"):
                 d.commit_config(revert_in=60)
             assert "candidate_config.txt" not in s.device.files
             assert "router bgp" not in s.device.render()
@@ -349,7 +348,7 @@ def test_without_scp_server_or_archive_the_driver_says_what_is_missing(tmp_path:
         d.open()
         try:
             d.load_replace_candidate(config=golden())
-            with pytest.raises(IosError, match="archive"):
+            with pytest.raises(DriverError, match="archive"):
                 d.commit_config(revert_in=60)
             assert "router bgp" not in s.device.render()
         finally:
@@ -371,7 +370,7 @@ def test_a_refused_line_keeps_the_running_config(applied: IosSimulator,
     bad = golden().replace(" neighbor 100.126.0.6 description core core-frr\n",
                            " neighbor 100.126.0.6 descripton core core-frr\n")
     drv.load_replace_candidate(config=bad)
-    with pytest.raises(IosCommitError) as err:
+    with pytest.raises(CommitError) as err:
         drv.commit_config(revert_in=120)
     assert err.value.line == "neighbor 100.126.0.6 descripton core core-frr"
     assert "descripton" in str(err.value) and "Invalid input" in str(err.value)
@@ -393,7 +392,7 @@ def test_an_unconfirmed_commit_is_reverted_by_the_device(tmp_path: Path) -> None
             assert wait_for(lambda: not s.device.pending, timeout=FAST_MINUTE + 5)
             assert s.device.rollbacks == 1
             assert not d.has_pending_commit()
-            with pytest.raises(IosError, match="No pending configuration"):
+            with pytest.raises(DriverError, match="No pending configuration"):
                 d.confirm_commit()
         finally:
             d.close()
@@ -532,7 +531,7 @@ def test_no_secret_in_logs_errors_or_temp_files(applied: IosSimulator, known_hos
         d.load_replace_candidate(config=bad)
         try:
             d.commit_config(revert_in=60)
-        except IosCommitError as exc:
+        except CommitError as exc:
             errors.append(exc)
         d.load_replace_candidate(config=golden())
         d.commit_config(revert_in=60)
@@ -547,7 +546,7 @@ def test_no_secret_in_logs_errors_or_temp_files(applied: IosSimulator, known_hos
 
 
 def test_wrong_password_error_does_not_show_it(sim: IosSimulator, known_hosts: Path) -> None:
-    with pytest.raises(IosAuthenticationError) as err:
+    with pytest.raises(AuthenticationError) as err:
         make_driver(sim, known_hosts, password=LOGIN_PW + "x").open()
     assert LOGIN_PW not in str(err.value)
 
@@ -573,5 +572,5 @@ def test_rollback_reports_what_the_device_refused(applied: IosSimulator,
     saved = applied.device.files["rollback_config.txt"].decode()
     applied.device.write_file("rollback_config.txt", saved.replace(
         " timers bgp 10 30", " timers bgp 10 30\n timers bgp 10 2").encode())
-    with pytest.raises(IosCommitError, match="rollback: the device refused 'timers bgp 10 2'"):
+    with pytest.raises(CommitError, match="rollback: the device refused 'timers bgp 10 2'"):
         drv.rollback()

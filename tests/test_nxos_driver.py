@@ -17,16 +17,14 @@ import pytest
 from driver_helpers import wait_for
 from simulators.nxos import NxosDevice, NxosSimulator, decrypt
 
-from fabric.drivers.cisco_nxos import (
-    CiscoNxosDriver,
-    NxosAuthenticationError,
-    NxosCandidateError,
-    NxosCommitError,
-    NxosConnectionError,
-    NxosError,
-    NxosHostKeyError,
-    config_items,
-    replace_file,
+from fabric.drivers.cisco_nxos import CiscoNxosDriver, config_items, replace_file
+from fabric.drivers.errors import (
+    AuthenticationError,
+    CandidateError,
+    CommitError,
+    DeviceConnectionError,
+    DriverError,
+    HostKeyError,
 )
 
 pytestmark = pytest.mark.sim
@@ -123,7 +121,7 @@ def test_login_with_the_right_password(drv: CiscoNxosDriver) -> None:
 
 def test_login_with_a_wrong_password_fails(sim: NxosSimulator, known_hosts: Path) -> None:
     d = make_driver(sim, known_hosts, password="not-the-password")
-    with pytest.raises(NxosAuthenticationError, match="authentication failed"):
+    with pytest.raises(AuthenticationError, match="authentication failed"):
         d.open()
     assert d._napalm is None
 
@@ -131,11 +129,11 @@ def test_login_with_a_wrong_password_fails(sim: NxosSimulator, known_hosts: Path
 def test_unknown_host_key_is_refused_by_default(sim: NxosSimulator, tmp_path: Path) -> None:
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    with pytest.raises(NxosHostKeyError, match="not trusted"):
+    with pytest.raises(HostKeyError, match="not trusted"):
         make_driver(sim, empty).open()
     other = paramiko.ECDSAKey.generate(bits=256)
     empty.write_text(f"[127.0.0.1]:{sim.port} {other.get_name()} {other.get_base64()}\n")
-    with pytest.raises(NxosHostKeyError):
+    with pytest.raises(HostKeyError):
         make_driver(sim, empty).open()
 
 
@@ -159,9 +157,9 @@ def test_nothing_listening_is_a_connection_error(tmp_path: Path) -> None:
         port = s.getsockname()[1]           # closed again when the block ends
     d = CiscoNxosDriver("127.0.0.1", "admin", LOGIN_PW, timeout=3,
                         optional_args={"port": port, "accept_unknown_host_keys": True})
-    with pytest.raises(NxosConnectionError, match=f"cannot connect to port {port}"):
+    with pytest.raises(DeviceConnectionError, match=f"cannot connect to port {port}"):
         d.open()
-    with pytest.raises(NxosConnectionError, match="not connected"):
+    with pytest.raises(DeviceConnectionError, match="not connected"):
         d.neighbors()
 
 
@@ -172,7 +170,7 @@ def test_the_scp_connection_checks_the_host_key_too(sim: NxosSimulator, known_ho
     known_hosts.write_text(f"[127.0.0.1]:{sim.port} {other.get_name()} "
                            f"{other.get_base64()}\n")
     drv.load_replace_candidate(config=golden())
-    with pytest.raises(NxosCandidateError, match="could not be put on bootflash"):
+    with pytest.raises(CandidateError, match="could not be put on bootflash"):
         drv.commit_config(revert_in=60)
     assert "candidate_config.txt" not in sim.device.files
     assert "router bgp" not in sim.device.running()
@@ -219,7 +217,7 @@ def test_napalms_own_diff_of_the_replace_file_agrees(drv: CiscoNxosDriver) -> No
 
 def test_candidate_outside_the_owned_sections_is_refused(sim: NxosSimulator,
                                                          drv: CiscoNxosDriver) -> None:
-    with pytest.raises(NxosCandidateError, match="'hostname evil'"):
+    with pytest.raises(CandidateError, match="'hostname evil'"):
         drv.load_replace_candidate(config=golden() + "hostname evil\n")
     assert "candidate_config.txt" not in sim.device.files
     assert drv.compare_config() == ""
@@ -248,13 +246,13 @@ def test_replace_file_keeps_other_lines_and_orders_the_feature() -> None:
 def test_commit_with_commit_timeout_then_confirm(sim: NxosSimulator,
                                                 drv: CiscoNxosDriver) -> None:
     before = unrelated(sim)
-    with pytest.raises(NxosError, match="no commit is waiting"):
+    with pytest.raises(DriverError, match="no commit is waiting"):
         drv.confirm_commit()
     drv.load_replace_candidate(config=golden())
     drv.commit_config(revert_in=120)
     assert sim.device.pending and drv.has_pending_commit()
     drv.load_replace_candidate(config=golden())
-    with pytest.raises(NxosError, match="still waits"):      # one commit at a time
+    with pytest.raises(DriverError, match="still waits"):      # one commit at a time
         drv.commit_config(revert_in=120)
     drv.discard_config()
     assert sim.device.cr["timeout"] == 120 and sim.device.saves == 0
@@ -315,7 +313,7 @@ def test_a_line_the_device_rejects(sim: NxosSimulator, drv: CiscoNxosDriver,
     before = config_now(sim)
     drv.load_replace_candidate(config=golden().replace("maximum-prefix 200",
                                                        "maximum-prefx 200"))
-    with pytest.raises(NxosCommitError, match="refused 'maximum-prefx 200'") as err:
+    with pytest.raises(CommitError, match="refused 'maximum-prefx 200'") as err:
         drv.commit_config(revert_in=revert_in)
     assert err.value.line == "maximum-prefx 200"
     assert "Invalid command" in err.value.device_message
@@ -339,7 +337,7 @@ def test_an_unconfirmed_commit_is_reverted_by_the_device(tmp_path: Path) -> None
             assert wait_for(lambda: not fast.device.pending, timeout=5)
             assert config_now(fast) == before and fast.device.rollbacks == 1
             assert not d.has_pending_commit()
-            with pytest.raises(NxosError, match="already expired"):
+            with pytest.raises(DriverError, match="already expired"):
                 d.confirm_commit()
             assert fast.device.saves == 0
         finally:
@@ -418,7 +416,7 @@ def test_no_secret_in_logs_errors_or_temp_files(sim: NxosSimulator, known_hosts:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     caplog.set_level(logging.DEBUG)
     errors: list[BaseException] = []
-    with pytest.raises(NxosAuthenticationError) as bad:
+    with pytest.raises(AuthenticationError) as bad:
         make_driver(sim, known_hosts, password=LOGIN_PW + "x").open()
     errors.append(bad.value)
     d = make_driver(sim, known_hosts)
@@ -427,14 +425,14 @@ def test_no_secret_in_logs_errors_or_temp_files(sim: NxosSimulator, known_hosts:
         d.load_replace_candidate(config=golden().replace("timers 10 30\n    bmp",
                                                          f"timers 10 30 {BGP_KEY}\n    bmp", 1))
         assert list(tmp.iterdir()) == []                  # the replace file is gone
-        with pytest.raises(NxosCommitError) as refused:
+        with pytest.raises(CommitError) as refused:
             d.commit_config(revert_in=60)
         errors.append(refused.value)
         d.load_replace_candidate(config=golden())
         assert list(tmp.iterdir()) == []
         d.compare_config()
         d.commit_config(revert_in=60)
-        with pytest.raises(NxosError, match="no candidate loaded") as again:
+        with pytest.raises(DriverError, match="no candidate loaded") as again:
             d.commit_config(revert_in=60)
         errors.append(again.value)
         d.confirm_commit()

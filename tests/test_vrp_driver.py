@@ -16,16 +16,14 @@ import pytest
 from driver_helpers import keyless, wait_for
 from simulators.vrp import VrpSimulator, decrypt
 
-from fabric.drivers.huawei_vrp import (
-    PROMPT,
-    VrpAuthenticationError,
-    VrpCandidateError,
-    VrpCommitError,
-    VrpDriver,
-    VrpError,
-    VrpHostKeyError,
-    config_items,
+from fabric.drivers.errors import (
+    AuthenticationError,
+    CandidateError,
+    CommitError,
+    DriverError,
+    HostKeyError,
 )
+from fabric.drivers.huawei_vrp import PROMPT, VrpDriver, config_items
 
 pytestmark = pytest.mark.sim
 
@@ -114,7 +112,7 @@ def test_login_with_the_right_password(drv: VrpDriver) -> None:
 
 def test_login_with_a_wrong_password_fails(sim: VrpSimulator, known_hosts: Path) -> None:
     d = make_driver(sim, known_hosts, password="not-the-password")
-    with pytest.raises(VrpAuthenticationError, match="authentication failed"):
+    with pytest.raises(AuthenticationError, match="authentication failed"):
         d.open()
     assert d._conn is None
 
@@ -122,11 +120,11 @@ def test_login_with_a_wrong_password_fails(sim: VrpSimulator, known_hosts: Path)
 def test_unknown_host_key_is_refused_by_default(sim: VrpSimulator, tmp_path: Path) -> None:
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    with pytest.raises(VrpHostKeyError, match="not trusted"):
+    with pytest.raises(HostKeyError, match="not trusted"):
         make_driver(sim, empty).open()
     other = paramiko.ECDSAKey.generate(bits=256)
     empty.write_text(f"[127.0.0.1]:{sim.port} {other.get_name()} {other.get_base64()}\n")
-    with pytest.raises(VrpHostKeyError):
+    with pytest.raises(HostKeyError):
         make_driver(sim, empty).open()
 
 
@@ -178,7 +176,7 @@ def test_apply_with_a_trial_then_confirm(sim: VrpSimulator, drv: VrpDriver) -> N
                                                "100.126.0.16": "__secret_core_key__"}
     drv.load_replace_candidate(filename=str(GOLDEN))
     assert drv.compare_config() == ""
-    with pytest.raises(VrpError, match="no commit is waiting"):
+    with pytest.raises(DriverError, match="no commit is waiting"):
         drv.confirm_commit()
 
 
@@ -259,7 +257,7 @@ def test_merge_adds_and_overwrites_but_never_removes(applied: VrpSimulator,
 
 
 def test_a_candidate_outside_owned_sections_is_refused(drv: VrpDriver) -> None:
-    with pytest.raises(VrpCandidateError, match="sysname evil"):
+    with pytest.raises(CandidateError, match="sysname evil"):
         drv.load_replace_candidate(config=golden() + "#\nsysname evil\n#\n")
     assert drv.compare_config() == ""
 
@@ -321,7 +319,7 @@ def test_a_malformed_line_raises_and_leaves_the_running_config(
     cand = cand.replace("  peer NODES route-limit 200\n",
                         "  peer NODES route-limit 200\n  peer NODES route-limt 300\n")
     drv.load_replace_candidate(config=cand)
-    with pytest.raises(VrpCommitError) as err:
+    with pytest.raises(CommitError) as err:
         drv.commit_config(revert_in=120)
     assert err.value.line == "peer NODES route-limt 300"
     assert "Error: Unrecognized command found at '^' position." in str(err.value)
@@ -351,7 +349,7 @@ def test_a_commit_time_error_is_caught_the_same_way(applied: VrpSimulator, drv: 
             self._send("quit")
         return prompt
     monkeypatch.setattr(VrpDriver, "_push", push_with_ghost)
-    with pytest.raises(VrpCommitError) as err:
+    with pytest.raises(CommitError) as err:
         drv.commit_config()
     assert err.value.line == "commit"
     assert "Error: The peer does not exist." in err.value.device_message
@@ -376,7 +374,7 @@ def test_an_unconfirmed_trial_is_rolled_back_by_the_device(applied: VrpSimulator
     assert wait_for(lambda: applied.device.rollbacks == 1)
     assert applied.device.running() == before
     assert not drv.has_pending_commit()
-    with pytest.raises(VrpError, match="expired"):
+    with pytest.raises(DriverError, match="expired"):
         drv.confirm_commit()
     # The session survives the device's log line and still works.
     drv.load_replace_candidate(config=cand)
@@ -475,7 +473,7 @@ def test_no_password_in_exceptions_or_logs(sim: VrpSimulator, known_hosts: Path,
                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     errors: list[BaseException] = []
-    with pytest.raises(VrpAuthenticationError) as bad:
+    with pytest.raises(AuthenticationError) as bad:
         make_driver(sim, known_hosts, password=LOGIN_PW + "x").open()
     errors.append(bad.value)
 
@@ -487,7 +485,7 @@ def test_no_password_in_exceptions_or_logs(sim: VrpSimulator, known_hosts: Path,
     d.open()
     try:
         d.load_replace_candidate(config=cand)
-        with pytest.raises(VrpCommitError) as refused:
+        with pytest.raises(CommitError) as refused:
             d.commit_config()
         errors.append(refused.value)
         assert refused.value.line == "peer 100.126.0.16 pasword cipher ******"

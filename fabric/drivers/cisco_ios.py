@@ -67,40 +67,17 @@ from napalm.base import exceptions as nx
 from napalm.ios.ios import IOSDriver
 from netmiko import BaseConnection, ConnectHandler
 
-from ..errors import OperationalError
 from ..observed import Neighbor
+from .errors import (
+    CandidateError,
+    CommitError,
+    DeviceConnectionError,
+    DriverError,
+)
 from .netmiko_cli import ShortUndoMixin
-from .session import CommitErrorMixin, Items, SwitchSession, private_copy
+from .session import Items, SwitchSession, private_copy
 
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------- errors
-
-
-class IosError(OperationalError):
-    pass
-
-
-class IosConnectionError(IosError):
-    pass
-
-
-class IosAuthenticationError(IosConnectionError):
-    pass
-
-
-class IosHostKeyError(IosConnectionError):
-    pass
-
-
-class IosCandidateError(IosError):
-    pass
-
-
-class IosCommitError(CommitErrorMixin, IosError):
-    """The device refused the replace: `line` (the first refused line) and
-    `device_message` (both masked)."""
-
 
 # ---------------------------------------------------------------------- device text
 
@@ -232,11 +209,6 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
 
     name = "CiscoIosDriver"
     log = log
-    Error = IosError
-    ConnError = IosConnectionError
-    AuthError = IosAuthenticationError
-    HostKeyError = IosHostKeyError
-    CandidateError = IosCandidateError
     SECRET = SECRET
     config_items = staticmethod(config_items)
     owned_kind = staticmethod(owned_kind)
@@ -270,7 +242,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
 
     def _require(self) -> Any:
         if self.device is None:
-            raise self._error(IosConnectionError, "not connected (call open() first)")
+            raise self._error(DeviceConnectionError, "not connected (call open() first)")
         return self.device
 
     @contextlib.contextmanager
@@ -279,23 +251,23 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         `applies`, NAPALM's ReplaceConfigException is the device refusing the change."""
         try:
             yield
-        except IosError:
+        except DriverError:
             raise
         except (nx.ReplaceConfigException, nx.MergeConfigException) as exc:
             if applies:
                 raise self._refused(what, str(exc)) from None
-            raise self._error(IosError, f"{what}: {exc}") from None
+            raise self._error(DriverError, f"{what}: {exc}") from None
         except nx.CommitConfirmException as exc:
-            raise self._error(IosError, f"{what}: {exc}") from None
+            raise self._error(DriverError, f"{what}: {exc}") from None
         except nx.CommandErrorException as exc:
-            raise self._error(IosError, f"{what}: {exc}") from None
+            raise self._error(DriverError, f"{what}: {exc}") from None
         except (nx.ConnectionClosedException, OSError, EOFError) as exc:
-            raise self._error(IosConnectionError,
+            raise self._error(DeviceConnectionError,
                               f"{what}: connection lost ({type(exc).__name__}: {exc})") from None
         except Exception as exc:      # netmiko's ReadTimeout, ValueError from parsers...
-            raise self._error(IosError, f"{what}: {type(exc).__name__}: {exc}") from None
+            raise self._error(DriverError, f"{what}: {type(exc).__name__}: {exc}") from None
 
-    def _refused(self, what: str, text: str) -> IosCommitError:
+    def _refused(self, what: str, text: str) -> CommitError:
         """The device's answer to a failed replace: the refused lines it lists between
         `********` markers (a `%` line is the message for the line before it)."""
         body = text.replace("\r", "")
@@ -311,9 +283,9 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         if not line:
             errs = [r.strip() for r in body.splitlines() if r.strip().startswith("%")]
             msg = (" ".join(errs) or body.strip().splitlines()[-1]) if body.strip() else ""
-            return self._error(IosCommitError, f"{what} failed: {msg or body.strip()}",
+            return self._error(CommitError, f"{what} failed: {msg or body.strip()}",
                                device_message=self._secret(body))
-        return self._error(IosCommitError, f"{what}: the device refused {line!r}: {msg}; "
+        return self._error(CommitError, f"{what}: the device refused {line!r}: {msg}; "
                            "it kept its original configuration"
                            if "restored" in body else
                            f"{what}: the device refused {line!r}: {msg}",
@@ -371,7 +343,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
             if m := _NB_PW.match(line):         # a key with spaces in it, whole
                 self._redactor.secrets.add(m.group(3))
         if sum(1 for _, line in items if owned_kind(line) == "bgp") > 1:
-            raise self._error(IosCandidateError, "the candidate has more than one router bgp")
+            raise self._error(CandidateError, "the candidate has more than one router bgp")
         return items, names
 
     def replace_text(self, running: str, candidate: str, names: set[str]) -> str:
@@ -421,7 +393,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
 
     def load_merge_candidate(self, filename: str | None = None,
                              config: str | None = None) -> None:
-        raise self._error(IosCandidateError, "merge is not supported: load a replace "
+        raise self._error(CandidateError, "merge is not supported: load a replace "
                           "candidate of the owned sections")
 
     # ----- remediation
@@ -458,7 +430,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
     def _remediation(self, running: Items, target: Items, names: set[str],
                      merge: bool = False) -> HConfig:
         if merge:       # load_merge_candidate refuses: no merge candidate reaches here
-            raise self._error(IosCandidateError, "merge is not supported")
+            raise self._error(CandidateError, "merge is not supported")
         owned = self._without_defaults(self._owned(running, names))
         opaque = self._opaque(owned)
         have = self._keyed_tree(owned, opaque)
@@ -498,9 +470,9 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         self._require()
         if self._candidate is None:
-            raise self._error(IosError, "no candidate loaded")
+            raise self._error(DriverError, "no candidate loaded")
         if message:
-            raise self._error(IosError, "commit messages are not supported on IOS")
+            raise self._error(DriverError, "commit messages are not supported on IOS")
         minutes = None
         if revert_in:
             minutes = min(120, max(1, math.ceil(revert_in / 60)))
@@ -591,7 +563,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         with self._mapped(command):
             out = str(self._require().send_command(command))
         if "% Invalid" in out:
-            raise self._error(IosError, f"{command!r} refused: {out.strip()}")
+            raise self._error(DriverError, f"{command!r} refused: {out.strip()}")
         return out
 
     def neighbors(self) -> list[Neighbor]:

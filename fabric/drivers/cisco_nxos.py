@@ -33,7 +33,7 @@ outside those sections is refused at load.
   (NAPALM's `_save_to_checkpoint` → `bootflash:rollback_config.txt`), then runs the
   configure replace and checks its answer; nothing is saved until confirmed. If the
   switch refuses a line, it restores the original config itself (atomic) and the
-  driver raises `NxosCommitError` naming the line (from `show config-replace log
+  driver raises `CommitError` naming the line (from `show config-replace log
   exec`). The exact wording of the switch's messages is a guess checked against the
   simulator only (see tests/simulators/nxos.py): success is recognised by
   "completed successfully", the pending state by "commit pending" in `show
@@ -77,13 +77,17 @@ from napalm.base.helpers import as_number
 from napalm.nxos_ssh import NXOSSSHDriver
 from napalm.nxos_ssh.nxos_ssh import bgp_time_conversion
 
-from ..errors import OperationalError
 from ..observed import Neighbor
+from .errors import (
+    CandidateError,
+    CommitError,
+    DeviceConnectionError,
+    DriverError,
+)
 from .getters import Peer, bgp_neighbors_detail, ntc
 from .netmiko_cli import ShortUndoMixin
 from .session import (
     PW_MARK,
-    CommitErrorMixin,
     Items,
     SwitchSession,
     TrackedCommit,
@@ -93,34 +97,6 @@ from .session import (
 )
 
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------- errors
-
-
-class NxosError(OperationalError):
-    pass
-
-
-class NxosConnectionError(NxosError):
-    pass
-
-
-class NxosAuthenticationError(NxosConnectionError):
-    pass
-
-
-class NxosHostKeyError(NxosConnectionError):
-    pass
-
-
-class NxosCandidateError(NxosError):
-    pass
-
-
-class NxosCommitError(CommitErrorMixin, NxosError):
-    """The device refused a line of the replace (or the commit): `line` and
-    `device_message` (both masked)."""
-
 
 # ---------------------------------------------------------------------- device text
 
@@ -284,11 +260,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
     platform = "cisco_nxos"
     name = "CiscoNxosDriver"
     log = log
-    Error = NxosError
-    ConnError = NxosConnectionError
-    AuthError = NxosAuthenticationError
-    HostKeyError = NxosHostKeyError
-    CandidateError = NxosCandidateError
     SECRET = _SECRET
     INDENT = 2
     config_items = staticmethod(config_items)
@@ -313,7 +284,7 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
     # ----- plumbing
     def _require(self) -> Any:
         if self._napalm is None or self._napalm.device is None:
-            raise self._error(NxosConnectionError, "not connected (call open() first)")
+            raise self._error(DeviceConnectionError, "not connected (call open() first)")
         return self._napalm
 
     def _command(self, line: str, timeout: float | None = None, check: bool = True) -> str:
@@ -323,11 +294,11 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         try:
             out = napalm.device.send_command(line, read_timeout=timeout or self.timeout)
         except Exception as exc:
-            raise self._error(NxosError, f"no answer to {line!r}: {type(exc).__name__}"
+            raise self._error(DriverError, f"no answer to {line!r}: {type(exc).__name__}"
                               ) from None
         out = str(out).replace("\r", "")
         if check and (errs := self._errors(out)):
-            raise self._error(NxosError, f"{line!r} refused: {' '.join(errs)}")
+            raise self._error(DriverError, f"{line!r} refused: {' '.join(errs)}")
         return out
 
     @staticmethod
@@ -361,7 +332,7 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         try:
             out = dict(napalm.get_config(retrieve=retrieve, full=full))
         except Exception as exc:
-            raise self._error(NxosError, f"cannot read the config: {type(exc).__name__}"
+            raise self._error(DriverError, f"cannot read the config: {type(exc).__name__}"
                               ) from None
         out["candidate"] = self._candidate_text if retrieve in ("all", "candidate") else ""
         if sanitized:
@@ -388,11 +359,11 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
             with private_copy(text, "candidate_config.txt") as path:
                 napalm.load_replace_candidate(filename=str(path))
         except ReplaceConfigException as exc:
-            raise self._error(NxosCandidateError,
+            raise self._error(CandidateError,
                               f"the replace file could not be put on bootflash: {exc}"
                               ) from None
         except Exception as exc:
-            raise self._error(NxosCandidateError,
+            raise self._error(CandidateError,
                               f"the replace file could not be put on bootflash: "
                               f"{type(exc).__name__}: {exc}") from None
         self._loaded = True
@@ -442,7 +413,7 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
             errs = self._errors(text)
             msg = errs[0] if errs else (text.strip().splitlines() or [what])[-1].strip()
         head = f"the device refused {line!r}" if line else f"{what} failed"
-        return self._error(NxosCommitError,
+        return self._error(CommitError,
                            f"{head}: {msg}; the device kept its previous config",
                            line=self._secret(line), device_message=self._secret(msg))
 
@@ -452,16 +423,16 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
             napalm._save_to_checkpoint(napalm.rollback_cfg)
             ok = napalm._check_file_exists(napalm.rollback_cfg)
         except Exception as exc:
-            raise self._error(NxosError, f"checkpoint failed: {type(exc).__name__}") from None
+            raise self._error(DriverError, f"checkpoint failed: {type(exc).__name__}") from None
         if not ok:
-            raise self._error(NxosError, f"checkpoint {napalm.rollback_cfg} was not written")
+            raise self._error(DriverError, f"checkpoint {napalm.rollback_cfg} was not written")
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         napalm = self._require()
         if self._candidate is None:
-            raise self._error(NxosError, "no candidate loaded")
+            raise self._error(DriverError, "no candidate loaded")
         if self._pending:
-            raise self._error(NxosError, "the previous commit still waits for "
+            raise self._error(DriverError, "the previous commit still waits for "
                               "confirm_commit() or rollback()")
         self._expired = False
         self._send_replace_file()
@@ -498,19 +469,19 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
             except ReplaceConfigException as exc:
                 raise self._refused(str(exc), "replace") from None
             except CommandErrorException as exc:
-                raise self._error(NxosError, f"saving failed: {exc}") from None
+                raise self._error(DriverError, f"saving failed: {exc}") from None
 
     def _save(self) -> None:
         try:
             self._require()._copy_run_start()
         except CommandErrorException as exc:
-            raise self._error(NxosError, f"saving failed: {exc}") from None
+            raise self._error(DriverError, f"saving failed: {exc}") from None
 
     def _device_pending(self) -> bool | None:
         """What `show config-replace status` says of a pending commit; None if nothing."""
         try:
             text = self._command("show config-replace status").lower()
-        except NxosError:
+        except DriverError:
             return None
         if "commit pending" in text:
             return True
@@ -522,7 +493,7 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         self._check_confirmable("commit timeout")
         out = self._command("configure replace commit", check=False)
         if self._errors(out):
-            raise self._error(NxosError, f"configure replace commit refused: "
+            raise self._error(DriverError, f"configure replace commit refused: "
                               f"{' '.join(self._errors(out))}")
         self._pending = False
         self._save()
@@ -534,7 +505,7 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         try:
             napalm.rollback()
         except (ReplaceConfigException, CommandErrorException) as exc:
-            raise self._error(NxosError, f"rollback failed: {exc}") from None
+            raise self._error(DriverError, f"rollback failed: {exc}") from None
         self._pending = False
 
     # ----- getters
@@ -542,10 +513,10 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         """nxos_ssh's getter `name`, its failures as this driver's error."""
         try:
             return getattr(self._require(), name)(*args)
-        except NxosError:
+        except DriverError:
             raise
         except Exception as exc:
-            raise self._error(NxosError, f"{name}: {type(exc).__name__}: {exc}") from None
+            raise self._error(DriverError, f"{name}: {type(exc).__name__}: {exc}") from None
 
     def _neighbor_rows(self) -> dict[str, dict[str, Any]]:
         """`show ip bgp neighbors` by ntc-templates' cisco_nxos template, per address;

@@ -31,18 +31,21 @@ from typing import Any, Protocol
 import paramiko
 from scp import SCPClient, SCPException
 
-from ..errors import OperationalError
 from ..observed import Neighbor, Route
+from .errors import (
+    AuthenticationError,
+    CandidateError,
+    CommitError,
+    DeviceConnectionError,
+    DriverError,
+    HostKeyError,
+)
 from .getters import Peer, bgp_neighbors, bgp_neighbors_detail, facts
 
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
 # Lines of the running config this tool does not own: a difference there is no
 # reason to push (vtysh shows its own host's name, for one).
 NOT_OURS = ("hostname", "no hostname", "frr version", "service ", "log ")
-
-
-class FrrError(OperationalError):
-    pass
 
 
 class Shell(Protocol):
@@ -97,20 +100,20 @@ class SshShell:
                 client.close()          # a refused login leaves paramiko's transport open
                 raise
         except paramiko.BadHostKeyException:
-            raise FrrError(f"{self.where}: the host key does not match known_hosts") from None
+            raise HostKeyError(f"{self.where}: the host key does not match known_hosts") from None
         except paramiko.AuthenticationException:
-            raise FrrError(f"{self.where}: login refused for user {username}") from None
+            raise AuthenticationError(f"{self.where}: login refused for user {username}") from None
         except paramiko.SSHException as exc:
             if "not found in known_hosts" in str(exc):
-                raise FrrError(f"{self.where}: unknown host key (add it to known_hosts, or "
+                raise HostKeyError(f"{self.where}: unknown host key (add it to known_hosts, or "
                                "--accept-unknown-host-keys)") from None
-            raise FrrError(f"{self.where}: SSH: {exc}") from None
+            raise DeviceConnectionError(f"{self.where}: SSH: {exc}") from None
         except paramiko.ssh_exception.NoValidConnectionsError as exc:
             why = next((e.strerror for e in exc.errors.values()
                         if isinstance(e, OSError) and e.strerror), "refused")
-            raise FrrError(f"{host}: cannot connect to port {port}: {why}") from None
+            raise DeviceConnectionError(f"{host}: cannot connect to port {port}: {why}") from None
         except OSError as exc:
-            raise FrrError(f"{host}: cannot connect to port {port}: "
+            raise DeviceConnectionError(f"{host}: cannot connect to port {port}: "
                            f"{exc.strerror or exc}") from None
         self.client = client
 
@@ -121,18 +124,18 @@ class SshShell:
                               for f in (out, err))
             return out.channel.recv_exit_status(), stdout, stderr
         except (paramiko.SSHException, OSError) as exc:
-            raise FrrError(f"{self.where}: SSH: {exc or 'timed out'}") from None
+            raise DriverError(f"{self.where}: SSH: {exc or 'timed out'}") from None
 
     def put(self, text: str) -> str:
         path = f"/tmp/fabric-frr-{secrets.token_hex(8)}.conf"
         transport = self.client.get_transport()
         if transport is None:
-            raise FrrError(f"{self.where}: SSH: not connected")
+            raise DriverError(f"{self.where}: SSH: not connected")
         try:
             with SCPClient(transport) as scp:
                 scp.putfo(io.BytesIO(text.encode()), path, mode="0600")
         except (SCPException, paramiko.SSHException, OSError) as exc:
-            raise FrrError(f"{self.where}: copying the candidate: {exc}") from None
+            raise DriverError(f"{self.where}: copying the candidate: {exc}") from None
         return path
 
     def remove(self, path: str) -> None:
@@ -171,7 +174,7 @@ class FrrDriver:
     # --- plumbing --------------------------------------------------------
     def _sh(self) -> Shell:
         if self._shell is None:
-            raise FrrError(f"{self.hostname}: not open")
+            raise DriverError(f"{self.hostname}: not open")
         return self._shell
 
     def _mask(self, text: str) -> str:
@@ -183,7 +186,7 @@ class FrrDriver:
             argv += ["-c", c]
         status, out, err = self._sh().run(argv, self.timeout)
         if status != 0:
-            raise FrrError(self._mask(f"{self.hostname}: vtysh {' / '.join(commands)}: "
+            raise DriverError(self._mask(f"{self.hostname}: vtysh {' / '.join(commands)}: "
                                       f"{(out + err).strip()}"))
         return out
 
@@ -193,8 +196,9 @@ class FrrDriver:
             argv += ["--pathspace", self.pathspace]
         status, out, err = self._sh().run([*argv, file], self.timeout)
         if status != 0 or "vtysh failed" in out + err:
-            raise FrrError(f"{self.hostname}: frr-reload.py rejected the config:\n"
-                           + _errors(out + err))
+            refused = CandidateError if test else CommitError
+            raise refused(f"{self.hostname}: frr-reload.py rejected the config:\n"
+                          + _errors(out + err))
         return out
 
     # --- NAPALM contract -------------------------------------------------
@@ -212,7 +216,7 @@ class FrrDriver:
             try:
                 self.vtysh("show version")
                 return
-            except FrrError:
+            except DriverError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
@@ -268,19 +272,19 @@ class FrrDriver:
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if self._candidate is None:
-            raise FrrError(f"{self.hostname}: no candidate loaded")
+            raise DriverError(f"{self.hostname}: no candidate loaded")
         self._rollback = self.get_config("running")["running"]
         try:
             self._reload(self._candidate, test=False)
-        except FrrError as exc:
+        except DriverError as exc:
             # frr-reload applies line by line: what it applied before the refused line
             # is undone, so a refused commit leaves the switch as it was, as on a vendor
             # switch that refuses a commit whole.
             try:
                 self.rollback()
-            except FrrError as rb:
-                raise FrrError(f"{exc}\nrestoring the previous config failed: {rb}") from None
-            raise FrrError(f"{exc}\n(the previous running config was restored)") from None
+            except DriverError as rb:
+                raise CommitError(f"{exc}\nrestoring the previous config failed: {rb}") from None
+            raise CommitError(f"{exc}\n(the previous running config was restored)") from None
         self.discard_config()
         self.save()
 
@@ -302,7 +306,7 @@ class FrrDriver:
 
     def rollback(self) -> None:
         if self._rollback is None:
-            raise FrrError(f"{self.hostname}: nothing to roll back to")
+            raise DriverError(f"{self.hostname}: nothing to roll back to")
         file = self._sh().put(self._rollback)
         try:
             self._reload(file, test=False)

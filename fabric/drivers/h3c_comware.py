@@ -54,40 +54,14 @@ from hier_config import HConfig
 from hier_config.platforms.driver_base import HConfigDriverRules
 from hier_config.platforms.hp_comware5.driver import HConfigDriverHPComware5
 
-from ..errors import OperationalError
+from .errors import (
+    DriverError,
+)
 from .getters import facts, ntc
 from .netmiko_cli import NetmikoCliDriver, ShortUndoMixin, hier_rules, seconds, uptime_seconds
 from .session import PW_MARK as PW_MARK
-from .session import CommitErrorMixin
 
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------- errors
-
-
-class ComwareError(OperationalError):
-    pass
-
-
-class ComwareConnectionError(ComwareError):
-    pass
-
-
-class ComwareAuthenticationError(ComwareConnectionError):
-    pass
-
-
-class ComwareHostKeyError(ComwareConnectionError):
-    pass
-
-
-class ComwareCandidateError(ComwareError):
-    pass
-
-
-class ComwareCommitError(CommitErrorMixin, ComwareError):
-    """The device refused a pushed line: `line` and `device_message` (both masked)."""
-
 
 # ---------------------------------------------------------------------- device text
 
@@ -191,12 +165,6 @@ class ComwareDriver(NetmikoCliDriver):
     device_type = "hp_comware"
     hier_driver = ComwareV7HierDriver
     log = log
-    Error = ComwareError
-    ConnError = ComwareConnectionError
-    AuthError = ComwareAuthenticationError
-    HostKeyError = ComwareHostKeyError
-    CandidateError = ComwareCandidateError
-    CommitError = ComwareCommitError
     PROMPT, QUESTION, PROMPT_LINE, SECRET = PROMPT, QUESTION, _PROMPT_LINE, _SECRET
     config_items = staticmethod(config_items)
     owned_kind = staticmethod(_owned_kind)
@@ -247,7 +215,7 @@ class ComwareDriver(NetmikoCliDriver):
         try:
             text = self._command(f"display bgp routing-table ipv4 peer {address} "
                                  "advertised-routes statistics")
-        except ComwareError:
+        except DriverError:
             return -1
         return int(m.group(1)) if (m := self.ADVERTISED.search(text)) else -1
 
@@ -275,7 +243,7 @@ class ComwareDriver(NetmikoCliDriver):
 
     # ----- commit
     def _leave(self) -> None:
-        with contextlib.suppress(ComwareError):
+        with contextlib.suppress(DriverError):
             self._send("return")
 
     def _apply(self, rem: HConfig, revert_in: int | None) -> None:
@@ -291,7 +259,7 @@ class ComwareDriver(NetmikoCliDriver):
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if self._candidate is None:
-            raise self._error(ComwareError, "no candidate loaded")
+            raise self._error(DriverError, "no candidate loaded")
         running = config_items(self._running())
         rem = self._remediation(running, self._candidate, self._names, self._merge)
         self._before = self._owned(running, self._names)
@@ -331,7 +299,7 @@ class ComwareDriver(NetmikoCliDriver):
     def rollback(self) -> None:
         """Back to the owned config from before the last commit (and saved)."""
         if self._before is None:
-            raise self._error(ComwareError, "nothing to roll back to")
+            raise self._error(DriverError, "nothing to roll back to")
         running = config_items(self._running())
         rem = self._remediation(running, self._before, self._before_names)
         prompt = self._system_view()

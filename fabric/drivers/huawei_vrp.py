@@ -39,41 +39,15 @@ from hier_config import HConfig
 from hier_config.platforms.driver_base import HConfigDriverRules
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
-from ..errors import OperationalError
+from .errors import (
+    CommitError,
+    DriverError,
+)
 from .getters import facts, ntc
 from .netmiko_cli import NetmikoCliDriver, ShortUndoMixin, hier_rules, seconds, uptime_seconds
 from .session import PW_MARK as PW_MARK
-from .session import CommitErrorMixin
 
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------- errors
-
-
-class VrpError(OperationalError):
-    pass
-
-
-class VrpConnectionError(VrpError):
-    pass
-
-
-class VrpAuthenticationError(VrpConnectionError):
-    pass
-
-
-class VrpHostKeyError(VrpConnectionError):
-    pass
-
-
-class VrpCandidateError(VrpError):
-    pass
-
-
-class VrpCommitError(CommitErrorMixin, VrpError):
-    """The device refused a pushed line or the commit: `line` and `device_message`
-    (both masked)."""
-
 
 # ---------------------------------------------------------------------- device text
 
@@ -161,12 +135,6 @@ class VrpDriver(NetmikoCliDriver):
     device_type = "huawei_vrpv8"
     hier_driver = VrpHierDriver
     log = log
-    Error = VrpError
-    ConnError = VrpConnectionError
-    AuthError = VrpAuthenticationError
-    HostKeyError = VrpHostKeyError
-    CandidateError = VrpCandidateError
-    CommitError = VrpCommitError
     PROMPT, QUESTION, PROMPT_LINE, SECRET = PROMPT, QUESTION, _PROMPT_LINE, _SECRET
     error_join = " | "
     config_items = staticmethod(config_items)
@@ -260,7 +228,7 @@ class VrpDriver(NetmikoCliDriver):
 
     def _leave(self) -> None:
         """Back to user view; a candidate still there is discarded (answer N)."""
-        with contextlib.suppress(VrpError):
+        with contextlib.suppress(DriverError):
             _, prompt = self._send("return")
             if re.search(QUESTION, prompt):
                 self._send("N")
@@ -268,7 +236,7 @@ class VrpDriver(NetmikoCliDriver):
 
     def _abandon(self) -> None:
         """After an error: clear the candidate and leave system view."""
-        with contextlib.suppress(VrpError):
+        with contextlib.suppress(DriverError):
             self._send("clear configuration candidate")
         self._leave()
 
@@ -285,7 +253,7 @@ class VrpDriver(NetmikoCliDriver):
         if errs := self._errors(lines):
             raise self._refused(command, errs)
         if prompt.startswith("[*") and command == "commit":
-            raise self._error(VrpCommitError, f"{command!r} left the candidate uncommitted",
+            raise self._error(CommitError, f"{command!r} left the candidate uncommitted",
                               line=command, device_message=prompt)
 
     def _apply(self, rem: HConfig | None, commit: str) -> None:
@@ -296,14 +264,14 @@ class VrpDriver(NetmikoCliDriver):
             if rem is not None:
                 self._push(rem, prompt)
             self._commit(commit)
-        except VrpError:
+        except DriverError:
             self._abandon()
             raise
         self._leave()
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if self._candidate is None:
-            raise self._error(VrpError, "no candidate loaded")
+            raise self._error(DriverError, "no candidate loaded")
         running = config_items(self._running())
         rem = self._remediation(running, self._candidate, self._names, self._merge)
         before, before_names = self._owned(running, self._names), set(self._names)
@@ -327,7 +295,7 @@ class VrpDriver(NetmikoCliDriver):
             lines += more
         text = "\n".join(lines)
         if errs := self._errors(lines):
-            raise self._error(VrpError, f"save refused: {' '.join(errs)}")
+            raise self._error(DriverError, f"save refused: {' '.join(errs)}")
         if "success" not in text.lower():
             log.warning("%s: save said: %s", self.hostname, text.strip()[-200:])
 
@@ -361,7 +329,7 @@ class VrpDriver(NetmikoCliDriver):
     def rollback(self) -> None:
         """Back to the owned config from before the last commit (and saved)."""
         if self._before is None:
-            raise self._error(VrpError, "nothing to roll back to")
+            raise self._error(DriverError, "nothing to roll back to")
         if self._pending and self._device_pending() is not False:
             self._abort_trial()
         self._pending = False

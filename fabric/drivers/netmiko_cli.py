@@ -39,8 +39,8 @@ from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
 from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
 from netmiko import ConnectHandler
 
-from ..errors import OperationalError
 from ..observed import Neighbor
+from .errors import CommitError, DeviceConnectionError, DriverError
 from .getters import Peer, bgp_neighbors, bgp_neighbors_detail
 from .session import PW_MARK, Items, SwitchSession, TrackedCommit, redact
 
@@ -169,7 +169,6 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
     # ----- per vendor: identity, errors
     device_type: ClassVar[str]                  # netmiko's
     hier_driver: ClassVar[type[HConfigDriverBase]]  # the hier_config driver class
-    CommitError: ClassVar[type[OperationalError]]
     # ----- per vendor: device text
     PROMPT: ClassVar[str]                       # a prompt at the end of the output
     QUESTION: ClassVar[str]                     # a [Y/N] question at the end
@@ -201,7 +200,7 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
     # ----- plumbing
     def _require(self) -> Any:
         if self._conn is None:
-            raise self._error(self.ConnError, "not connected (call open() first)")
+            raise self._error(DeviceConnectionError, "not connected (call open() first)")
         return self._conn
 
     def _send(self, line: str, timeout: float | None = None) -> tuple[list[str], str]:
@@ -216,7 +215,7 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
                                     read_timeout=timeout or self.timeout, strip_prompt=False,
                                     strip_command=False, cmd_verify=False)
         except Exception as exc:
-            raise self._error(self.Error, f"no answer to {line!r}: "
+            raise self._error(DriverError, f"no answer to {line!r}: "
                               f"{type(exc).__name__}") from None
         lines = str(out).replace("\r", "").split("\n")
         if lines and lines[0].strip().endswith(line.strip()[-20:]):
@@ -234,7 +233,7 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
         """A display or other command whose output we want; raises on an error marker."""
         lines, _ = self._send(line, timeout)
         if errs := self._errors(lines):
-            raise self._error(self.Error, f"{line!r} refused: {' '.join(errs)}")
+            raise self._error(DriverError, f"{line!r} refused: {' '.join(errs)}")
         return "\n".join(lines)
 
     # ----- NAPALM contract: session
@@ -376,14 +375,14 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
     def _system_view(self) -> str:
         lines, prompt = self._send("system-view")
         if errs := self._errors(lines):
-            raise self._error(self.Error, f"system-view refused: {' '.join(errs)}")
+            raise self._error(DriverError, f"system-view refused: {' '.join(errs)}")
         if not prompt.startswith("["):
-            raise self._error(self.Error, f"system-view did not enter system view ({prompt})")
+            raise self._error(DriverError, f"system-view did not enter system view ({prompt})")
         return prompt
 
     def _refused(self, line: str, errs: list[str]) -> Any:
         msg = self.error_join.join(e.strip() for e in errs)
-        return self._error(self.CommitError, f"the device refused {line!r}: {msg}",
+        return self._error(CommitError, f"the device refused {line!r}: {msg}",
                            line=self._secret(line), device_message=self._secret(msg))
 
     @staticmethod
@@ -404,15 +403,15 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
             more, new = self._send(answer)
             lines += more
             if answer == "N":
-                raise self._error(self.CommitError, f"unexpected question after {line!r}",
+                raise self._error(CommitError, f"unexpected question after {line!r}",
                                   line=self._secret(line))
         if errs := self._errors(lines):
             raise self._refused(line, errs)
         if opens_view and (self._same_view(new, prompt) or not self._opened(new, prompt)):
-            raise self._error(self.CommitError, f"{line!r} did not open a view (prompt {new})",
+            raise self._error(CommitError, f"{line!r} did not open a view (prompt {new})",
                               line=self._secret(line), device_message=new)
         if not opens_view and not self._same_view(new, prompt):
-            raise self._error(self.CommitError, f"{line!r} left the view {prompt} for {new}",
+            raise self._error(CommitError, f"{line!r} left the view {prompt} for {new}",
                               line=self._secret(line), device_message=new)
         return new
 
@@ -423,7 +422,7 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
                 inner = self._push(child, inner)
                 _lines, back = self._send("quit")
                 if not self._same_view(back, prompt):
-                    raise self._error(self.CommitError,
+                    raise self._error(CommitError,
                                       f"quit from {inner} landed in {back}, not {prompt}")
                 prompt = back
             else:
@@ -434,7 +433,7 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
         """The output of `command`, lowercased and on one line; None if refused."""
         try:
             lines, _ = self._send(command)
-        except self.Error:
+        except DriverError:
             return None
         if self._errors(lines):
             return None
@@ -463,7 +462,7 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
         it); {} if the device refuses it."""
         try:
             text = self._command(self.PEERS_VERBOSE)
-        except self.Error:
+        except DriverError:
             return {}
         out: dict[str, dict[str, Any]] = {}
         cur: dict[str, Any] | None = None
@@ -539,7 +538,7 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
         try:
             items = self.config_items(
                 self._command("display current-configuration configuration bgp"))
-        except self.Error:
+        except DriverError:
             items = self.config_items(self._running())
         text: dict[str, str] = {}
         ranges: list[tuple[ipaddress.IPv4Network, str]] = []

@@ -28,6 +28,13 @@ from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutExc
 
 from ..errors import OperationalError
 from ..secrets import replace_tokens
+from .errors import (
+    AuthenticationError,
+    CandidateError,
+    DeviceConnectionError,
+    DriverError,
+    HostKeyError,
+)
 
 Items = list[tuple[int, str]]
 PW_MARK = "(configured)"       # a key the device shows only as a cipher: compared on presence
@@ -38,16 +45,6 @@ LIBRARY_LOGGERS = ("netmiko", "netmiko.base_connection", "netmiko.channel", "par
                    "paramiko.transport", "scp", "napalm", "napalm.base", "napalm.base.helpers",
                    "napalm.ios", "napalm.ios.ios", "napalm.nxos", "napalm.nxos.nxos",
                    "napalm.nxos_ssh", "napalm.nxos_ssh.nxos_ssh")
-
-
-class CommitErrorMixin(Exception):
-    """For a vendor's CommitError: the device refused a pushed line (or the commit);
-    `line` and `device_message` (both masked)."""
-
-    def __init__(self, message: str, line: str = "", device_message: str = ""):
-        super().__init__(message)
-        self.line = line
-        self.device_message = device_message
 
 
 # ---------------------------------------------------------------------- secrets
@@ -116,11 +113,6 @@ class SwitchSession:
 
     name: ClassVar[str]                         # "ComwareDriver", for repr
     log: ClassVar[logging.Logger]               # the vendor module's logger
-    Error: ClassVar[type[OperationalError]]
-    ConnError: ClassVar[type[OperationalError]]
-    AuthError: ClassVar[type[OperationalError]]
-    HostKeyError: ClassVar[type[OperationalError]]
-    CandidateError: ClassVar[type[OperationalError]]
     SECRET: ClassVar[re.Pattern[str]]           # (key word + space)(the secret)
     owned_text: ClassVar[str]                   # what is owned, for the refusal message
     # Lines in the BGP section that set the device's default: the device does not show
@@ -219,19 +211,19 @@ class SwitchSession:
                 exc.__context__ is not None else exc
             text = str(cause)
             if isinstance(cause, NetmikoAuthenticationException):
-                raise self._error(self.AuthError, "authentication failed for user "
+                raise self._error(AuthenticationError, "authentication failed for user "
                                   f"{self.username!r}") from None
             if "known_hosts" in text or "host key" in text.lower():
                 where = self.known_hosts or "~/.ssh/known_hosts"
                 raise self._error(
-                    self.HostKeyError,
+                    HostKeyError,
                     f"host key of {self.hostname}:{self.port} is not trusted (not in {where},"
                     " or different); add it there or set accept_unknown_host_keys") from None
             if isinstance(cause, NetmikoTimeoutException) and text.strip():
                 reason = text.strip().splitlines()[0]
             else:
                 reason = type(cause).__name__
-            raise self._error(self.ConnError,
+            raise self._error(DeviceConnectionError,
                               f"cannot connect to port {self.port}: {reason}") from None
 
     # ----- the candidate
@@ -299,14 +291,14 @@ class SwitchSession:
             elif kind.startswith("pl:"):
                 names.add(kind[3:])
         if foreign:
-            raise self._error(self.CandidateError,
+            raise self._error(CandidateError,
                               "the candidate has lines outside what this tool owns "
                               f"({self.owned_text}): "
                               + "; ".join(repr(f) for f in foreign[:5]))
         try:
             self._tree(items)
         except Exception as exc:    # a duplicate line, a section hier_config cannot read
-            raise self._error(self.CandidateError,
+            raise self._error(CandidateError,
                               f"the candidate cannot be read: {exc}") from None
         return items, names
 
@@ -340,7 +332,6 @@ class TrackedCommit:
 
     _pending = False
     _expired = False
-    Error: ClassVar[type[OperationalError]]
     _error: Callable[..., Any]
 
     def _device_pending(self) -> bool | None:
@@ -351,10 +342,10 @@ class TrackedCommit:
         """Raise unless a commit waits for confirmation and its `timer` still runs."""
         if self._expired or (self._pending and self._device_pending() is False):
             self._pending, self._expired = False, False
-            raise self._error(self.Error, f"the {timer} already expired: the device rolled "
+            raise self._error(DriverError, f"the {timer} already expired: the device rolled "
                               "the change back")
         if not self._pending:
-            raise self._error(self.Error, "no commit is waiting for confirmation")
+            raise self._error(DriverError, "no commit is waiting for confirmation")
 
     def has_pending_commit(self) -> bool:
         if not self._pending:
