@@ -8,7 +8,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from . import platforms
 from .errors import Path
-from .model import Model, Rack
+from .model import ParsedModel, ParsedRack
 
 MAX_ASN = 4294967294     # 4294967295 is reserved (RFC 7300)
 # AS numbers no speaker may have: a peer would take them for something else.
@@ -21,13 +21,13 @@ _NOT_HOSTS = IPv4Network("224.0.0.0/3")   # multicast, and class E up to the bro
 _BROADCAST = IPv4Address("255.255.255.255")
 
 
-def check_model(m: Model) -> None:
+def check_model(m: ParsedModel) -> None:
     for check in (_unique_names, _asns, _bgp, _bmp, _pools, _router_ids, _racks, _vips,
                   _references, _capabilities, _peer_limits):
         check(m)
 
 
-def _first_seen(m: Model, items: Iterable[tuple[object, Path]], what: str) -> None:
+def _first_seen(m: ParsedModel, items: Iterable[tuple[object, Path]], what: str) -> None:
     """Report every item whose key was already seen, naming the first one."""
     seen: dict[object, Path] = {}
     for key, path in items:
@@ -40,7 +40,7 @@ def _first_seen(m: Model, items: Iterable[tuple[object, Path]], what: str) -> No
             seen[key] = path
 
 
-def _devices(m: Model) -> list[tuple[str, Path]]:
+def _devices(m: ParsedModel) -> list[tuple[str, Path]]:
     out = [(c.name, (*c.path, "name")) for c in m.cores]
     racks = [r.name for r in m.racks]
     for r in m.racks:
@@ -53,7 +53,7 @@ def _devices(m: Model) -> list[tuple[str, Path]]:
     return out
 
 
-def _unique_names(m: Model) -> None:
+def _unique_names(m: ParsedModel) -> None:
     _first_seen(m, ((r.name, (*r.path, "name")) for r in m.racks), "rack name")
     _first_seen(m, _devices(m), "device name")
     mgmt = [(c.mgmt, (*c.path, "mgmt")) for c in m.cores]
@@ -69,7 +69,7 @@ def _unique_names(m: Model) -> None:
     _first_seen(m, rids, "router id")
 
 
-def _asns(m: Model) -> None:
+def _asns(m: ParsedModel) -> None:
     items = [(c.asn, (*c.path, "asn")) for c in m.cores]
     items += [(r.tor.asn, (*r.tor.path, "asn")) for r in m.racks if r.tor.asn]
     _first_seen(m, items, "AS number (each core and each rack has its own)")
@@ -86,7 +86,7 @@ def _asns(m: Model) -> None:
                                        "one from; found neither")
 
 
-def _asn_range(m: Model, lo: int, hi: int) -> None:
+def _asn_range(m: ParsedModel, lo: int, hi: int) -> None:
     """A range the allocator can hand out whole. A range holding a reserved AS is
     refused rather than skipped: what the file says is what racks can get."""
     path = ("pools", "rack_asns")
@@ -102,7 +102,7 @@ def _asn_range(m: Model, lo: int, hi: int) -> None:
                                  f"{lo}-{hi}; start it above {asn} or end it below")
 
 
-def _bgp(m: Model) -> None:
+def _bgp(m: ParsedModel) -> None:
     b = m.bgp
     if b.select_defer_time >= b.restart_time:
         m.diag.add(("defaults", "bgp", "graceful_restart", "select_defer_time"),
@@ -120,7 +120,7 @@ def _bgp(m: Model) -> None:
                              f"found {name!r}")
 
 
-def _bmp(m: Model) -> None:
+def _bmp(m: ParsedModel) -> None:
     at = ("defaults", "bmp")
     _first_seen(m, ((c.name, (*at, i, "name")) for i, c in enumerate(m.bmp)),
                 "BMP collector name")
@@ -128,7 +128,7 @@ def _bmp(m: Model) -> None:
                     for i, c in enumerate(m.bmp)), "BMP collector address and port")
 
 
-def _router_ids(m: Model) -> None:
+def _router_ids(m: ParsedModel) -> None:
     """RFC 6286 allows any non-zero router id; RFC 4271 asked for a unicast host
     address, and platforms still refuse others (or pick their own)."""
     given = [(c.router_id, (*c.path, "router_id")) for c in m.cores]
@@ -151,7 +151,7 @@ def _unicast(addr: IPv4Address) -> bool:
     return addr not in (IPv4Address(0), _BROADCAST) and addr not in _MULTICAST
 
 
-def _pools(m: Model) -> None:
+def _pools(m: ParsedModel) -> None:
     p = m.pools
     if p.pod and not p.pod.prefixlen <= p.rack_prefix_length <= p.block_prefix_length:
         m.diag.add(("pools", "pod"), "expected supernet length ≤ rack_prefix_length ≤ "
@@ -168,7 +168,7 @@ def _pools(m: Model) -> None:
         m.diag.add(("pools", "links"), f"expected a pool of /31 links, found {p.links}")
 
 
-def _no_overlap(m: Model, nets: list[tuple[str, IPv4Network, Path]]) -> None:
+def _no_overlap(m: ParsedModel, nets: list[tuple[str, IPv4Network, Path]]) -> None:
     ordered = sorted(nets, key=lambda t: (int(t[1].network_address), t[1].prefixlen))
     # Sorted by start, a prefix overlaps an earlier one iff it starts inside the
     # furthest-reaching earlier prefix.
@@ -183,7 +183,7 @@ def _no_overlap(m: Model, nets: list[tuple[str, IPv4Network, Path]]) -> None:
             reach = item
 
 
-def _racks(m: Model) -> None:
+def _racks(m: ParsedModel) -> None:
     node_ips = []
     for r in m.racks:
         if r.subnet:
@@ -215,7 +215,7 @@ def _racks(m: Model) -> None:
     _first_seen(m, node_ips, "node address")
 
 
-def _rack_addresses(m: Model, r: Rack, subnet: IPv4Network) -> None:
+def _rack_addresses(m: ParsedModel, r: ParsedRack, subnet: IPv4Network) -> None:
     if subnet.prefixlen > 30 or subnet.overlaps(_NOT_HOSTS):
         m.diag.add((*r.path, "subnet"), f"expected a unicast subnet of /30 or shorter (the "
                    f"ToR's gateway and each node need a host address), found {subnet}")
@@ -239,7 +239,7 @@ def _rack_addresses(m: Model, r: Rack, subnet: IPv4Network) -> None:
                              f"address {ip}")
 
 
-def _vips(m: Model) -> None:
+def _vips(m: ParsedModel) -> None:
     nodes = {n.name for r in m.racks for n in r.nodes}
     _first_seen(m, ((v.address, (*v.path, "address")) for v in m.vips), "VIP")
     for v in m.vips:
@@ -252,7 +252,7 @@ def _vips(m: Model) -> None:
                            f"unknown node {who!r}")
 
 
-def _references(m: Model) -> None:
+def _references(m: ParsedModel) -> None:
     cores = {c.name for c in m.cores}
     for r in m.racks:
         for j, up in enumerate(r.tor.uplinks):
@@ -261,7 +261,7 @@ def _references(m: Model) -> None:
                            f"({', '.join(sorted(cores))}), found {up!r}")
 
 
-def _peer_limits(m: Model) -> None:
+def _peer_limits(m: ParsedModel) -> None:
     """listen_limit and max_prefixes must fit what the sessions carry, or a ToR turns
     away nodes, or drops a session once it holds more prefixes than the limit."""
     b = m.bgp
@@ -273,7 +273,7 @@ def _peer_limits(m: Model) -> None:
               lambda *t: t[2])
 
 
-def _listeners(r: Rack) -> list[tuple[int, str]]:
+def _listeners(r: ParsedRack) -> list[tuple[int, str]]:
     """(dynamic peers, who listens) for the speakers of rack `r` that enforce a limit."""
     def limited(platform: str) -> bool:
         return platforms.capabilities(platform).get("listen_limit") == "yes"
@@ -284,7 +284,7 @@ def _listeners(r: Rack) -> list[tuple[int, str]]:
             if limited(s.platform)]
 
 
-def _announcements(m: Model) -> list[tuple[int, str, str]]:
+def _announcements(m: ParsedModel) -> list[tuple[int, str, str]]:
     """(prefixes, rack, what) for every session max_prefixes limits (see intent.py):
     each node's own routes, the whole rack from a route reflector, and a ToR's export."""
     vips: dict[str, list[str]] = defaultdict(list)
@@ -308,7 +308,7 @@ def _announcements(m: Model) -> list[tuple[int, str, str]]:
     return out
 
 
-def _at_least(m: Model, key: str, limit: int, needs: list[tuple[int, str, str]], what: str,
+def _at_least(m: ParsedModel, key: str, limit: int, needs: list[tuple[int, str, str]], what: str,
               why: Callable[..., str]) -> None:
     """One problem for the largest need over `limit`, with how many others exceed it."""
     over = sorted((t for t in needs if t[0] > limit), key=lambda t: -t[0])
@@ -320,7 +320,7 @@ def _at_least(m: Model, key: str, limit: int, needs: list[tuple[int, str, str]],
     m.diag.add(path, f"expected at least {over[0][0]} ({why(*over[0])}{more}), found {found}")
 
 
-def _capabilities(m: Model) -> None:
+def _capabilities(m: ParsedModel) -> None:
     """Ask each platform for the features this model needs from it."""
     wanted: dict[str, list[tuple[str, Path, str]]] = defaultdict(list)
     for r in m.racks:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from .ipam import Allocation, link_key
-from .model import BmpCollector, Model, Rack, checked
+from .model import BmpCollector, Model, Rack
 
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 
@@ -194,8 +194,8 @@ def _host(addr: IPv4Address) -> IPv4Network:
 def _rack_lists(model: Model, pool: IPv4Network, vips: list[IPv4Address]) -> dict[str, PrefixList]:
     """The prefix lists every rack speaker uses, named by what they hold."""
     blk = model.pools.block_prefix_length
-    vip_pool = checked(model.pools.vip, "pools.vip")
-    pod = checked(model.pools.pod, "pools.pod.supernet")
+    vip_pool = model.pools.vip
+    pod = model.pools.pod
     rack_len = model.pools.rack_prefix_length
     # Blocks are longer than the rack pool, so the pool aggregate itself never
     # goes to or comes from a node.
@@ -220,8 +220,8 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
     b = model.bgp
     asn = alloc.rack_asns[rack.name]
     pool = alloc.rack_pools[rack.name]
-    subnet = checked(rack.subnet, f"racks.{rack.name}.subnet")
-    vip_pool = checked(model.pools.vip, "pools.vip")
+    subnet = rack.subnet
+    vip_pool = model.pools.vip
     lists = _rack_lists(model, pool, vips)
     core_auth = model.secrets[model.auth_core_links].placeholder if model.auth_core_links else None
     node_auth = model.secrets[model.auth_nodes].placeholder if model.auth_nodes else None
@@ -344,8 +344,8 @@ def _rack(model: Model, alloc: Allocation, rack: Rack, devices: dict[str, Device
 
 
 def _core_lists(model: Model, core: Device) -> None:
-    pod = checked(model.pools.pod, "pools.pod.supernet")
-    vip_pool = checked(model.pools.vip, "pools.vip")
+    pod = model.pools.pod
+    vip_pool = model.pools.vip
     rack_len = model.pools.rack_prefix_length
     core.prefix_lists.append(PrefixList(
         "TO-RACKS", (rule(pod, ge=rack_len, le=rack_len), rule(vip_pool, ge=32, le=32)),

@@ -467,8 +467,6 @@ class _Allocator:
     def _rack_pools(self) -> None:
         m = self.m
         p = m.pools
-        if p.pod is None:
-            return
         pool = PrefixPool(p.pod, p.rack_prefix_length)
         racks = {r.name: r for r in m.racks}
         for r in m.racks:
@@ -623,8 +621,6 @@ class _Allocator:
     # --- ToR–core links --------------------------------------------------
     def _links(self) -> None:
         m = self.m
-        if m.pools.links is None:
-            return
         pool = PrefixPool(m.pools.links, 31)
         wanted = sorted(link_key(r.tor.name, up) for r in m.racks for up in r.tor.uplinks)
         self._simple("links", wanted, pool, ("pools", "links"), "ToR–core /31 link")
@@ -632,8 +628,6 @@ class _Allocator:
     # --- router ids ------------------------------------------------------
     def _router_ids(self) -> None:
         m = self.m
-        if m.pools.loopbacks is None:
-            return
         pool = PrefixPool(m.pools.loopbacks, 32, skip_first=True)
         given: dict[str, tuple[IPv4Address | None, Path]] = {
             c.name: (c.router_id, c.path) for c in m.cores}

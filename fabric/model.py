@@ -9,15 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path as FsPath
-from typing import Any, TypeVar
+from typing import Any
 
 from .errors import Diagnostics, Path
 from .schema import check_structure
 from .yamlsource import load_yaml
 
 DEFAULT_MODEL = FsPath("inventory/fabric.yaml")
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,9 @@ class SecretRef:
 
 
 @dataclass(frozen=True)
-class Pools:
+class ParsedPools:
+    """The pools as parsed: a prefix that did not parse is None (and reported)."""
+
     pod: IPv4Network | None
     rack_prefix_length: int
     block_prefix_length: int
@@ -63,7 +63,17 @@ class Pools:
     vip: IPv4Network | None
     links: IPv4Network | None
     loopbacks: IPv4Network | None
-    rack_asns: tuple[int, int] | None
+    rack_asns: tuple[int, int] | None    # absent: every ToR gives its own asn
+
+
+@dataclass(frozen=True)
+class Pools(ParsedPools):
+    """The validated pools: the schema requires every prefix, and each one parsed."""
+
+    pod: IPv4Network
+    vip: IPv4Network
+    links: IPv4Network
+    loopbacks: IPv4Network
 
 
 @dataclass(frozen=True)
@@ -109,10 +119,12 @@ class SwitchRR:
 
 
 @dataclass(frozen=True)
-class Rack:
+class ParsedRack:
+    """A rack as parsed: its subnet is None if it did not parse (and was reported)."""
+
     name: str
     subnet: IPv4Network | None
-    pod_pool: IPv4Network | None
+    pod_pool: IPv4Network | None         # absent: IPAM allocates one from pools.pod
     tor: Tor
     discovery: str
     rr_nodes: tuple[str, ...]
@@ -122,14 +134,24 @@ class Rack:
 
 
 @dataclass(frozen=True)
+class Rack(ParsedRack):
+    """A validated rack: the schema requires the subnet, and it parsed."""
+
+    subnet: IPv4Network
+
+
+@dataclass(frozen=True)
 class Vip:
     address: IPv4Address
     announcers: tuple[str, ...]
     path: Path
 
 
-@dataclass
-class Model:
+@dataclass(frozen=True)
+class ParsedModel:
+    """What parsing a structurally valid document gives; the semantic checks read it.
+    Only `load_model` turns one into a `Model`, once nothing was reported."""
+
     file: str
     name: str
     bgp: BgpDefaults
@@ -137,22 +159,22 @@ class Model:
     auth_nodes: str | None
     bmp: tuple[BmpCollector, ...]
     secrets: dict[str, SecretRef]
-    pools: Pools
+    pools: ParsedPools
     cores: tuple[Core, ...]
-    racks: tuple[Rack, ...]
+    racks: tuple[ParsedRack, ...]
     vips: tuple[Vip, ...]
     diag: Diagnostics = field(repr=False)
 
+
+@dataclass(frozen=True)
+class Model(ParsedModel):
+    """The validated model: its pools and racks hold every prefix the schema requires."""
+
+    pools: Pools
+    racks: tuple[Rack, ...]
+
     def rack(self, name: str) -> Rack:
         return next(r for r in self.racks if r.name == name)
-
-
-def checked(value: T | None, what: str) -> T:
-    """A field of a model load_model returned: it is None only in a model with errors
-    (a value that did not parse), so None here is a bug in the caller."""
-    if value is None:
-        raise ValueError(f"{what} is unset: the model was used although it did not validate")
-    return value
 
 
 def parse_network(text: str, path: Path, diag: Diagnostics) -> IPv4Network | None:
@@ -184,13 +206,36 @@ def load_model(file: str | FsPath = DEFAULT_MODEL, text: str | None = None) -> M
         diag.raise_if_errors()
     check_structure(data, diag)
     diag.raise_if_errors()
-    model = _build(data, diag)
-    check_model(model)
+    parsed = _parse(data, diag)
+    check_model(parsed)
     diag.raise_if_errors()
-    return model
+    return _validated(parsed)
 
 
-def _build(d: dict[str, Any], diag: Diagnostics) -> Model:
+def _validated(m: ParsedModel) -> Model:
+    """The typed model of a parsed model nothing was reported on."""
+    p = m.pools
+    pools = Pools(pod=_parsed(p.pod), rack_prefix_length=p.rack_prefix_length,
+                  block_prefix_length=p.block_prefix_length, blocks_per_node=p.blocks_per_node,
+                  vip=_parsed(p.vip), links=_parsed(p.links), loopbacks=_parsed(p.loopbacks),
+                  rack_asns=p.rack_asns)
+    racks = tuple(Rack(name=r.name, subnet=_parsed(r.subnet), pod_pool=r.pod_pool, tor=r.tor,
+                       discovery=r.discovery, rr_nodes=r.rr_nodes, rr_switches=r.rr_switches,
+                       nodes=r.nodes, path=r.path)
+                  for r in m.racks)
+    return Model(file=m.file, name=m.name, bgp=m.bgp, auth_core_links=m.auth_core_links,
+                 auth_nodes=m.auth_nodes, bmp=m.bmp, secrets=m.secrets, pools=pools,
+                 cores=m.cores, racks=racks, vips=m.vips, diag=m.diag)
+
+
+def _parsed(net: IPv4Network | None) -> IPv4Network:
+    # parse_network reports every None it returns, and load_model raised on that report.
+    if net is None:
+        raise AssertionError("a prefix that did not parse, in a model without errors")
+    return net
+
+
+def _parse(d: dict[str, Any], diag: Diagnostics) -> ParsedModel:
     defaults = d.get("defaults", {})
     b = defaults.get("bgp", {})
     gr = b.get("graceful_restart", {})
@@ -217,7 +262,7 @@ def _build(d: dict[str, Any], diag: Diagnostics) -> Model:
     if "rack_asns" in p:
         lo, hi = (int(x) for x in p["rack_asns"].split("-"))
         asns = (lo, hi)
-    pools = Pools(
+    pools = ParsedPools(
         pod=parse_network(pod["supernet"], ("pools", "pod", "supernet"), diag),
         rack_prefix_length=pod["rack_prefix_length"],
         block_prefix_length=pod["block_prefix_length"],
@@ -236,7 +281,7 @@ def _build(d: dict[str, Any], diag: Diagnostics) -> Model:
     racks = tuple(_rack(r, ("racks", i), pools, core_names, diag) for i, r in enumerate(d["racks"]))
     vips = tuple(Vip(IPv4Address(v["address"]), tuple(v["announcers"]), ("vips", i))
                  for i, v in enumerate(d.get("vips", [])))
-    return Model(str(diag.file), d["fabric"], bgp, auth.get("core_links"), auth.get("nodes"),
+    return ParsedModel(str(diag.file), d["fabric"], bgp, auth.get("core_links"), auth.get("nodes"),
                  bmp, secrets, pools, cores, racks, vips, diag)
 
 
@@ -244,8 +289,8 @@ def _addr(text: str | None) -> IPv4Address | None:
     return IPv4Address(text) if text else None
 
 
-def _rack(r: dict[str, Any], path: Path, pools: Pools, cores: tuple[str, ...],
-          diag: Diagnostics) -> Rack:
+def _rack(r: dict[str, Any], path: Path, pools: ParsedPools, cores: tuple[str, ...],
+          diag: Diagnostics) -> ParsedRack:
     name = r["name"]
     subnet = parse_network(r["subnet"], (*path, "subnet"), diag)
     pod_pool = None
@@ -279,5 +324,5 @@ def _rack(r: dict[str, Any], path: Path, pools: Pools, cores: tuple[str, ...],
             rr_switches.append(SwitchRR(rr["name"], rr["platform"], IPv4Address(rr["ip"]),
                                         IPv4Address(rr["mgmt"]), _addr(rr.get("router_id")),
                                         name, (*path, "route_reflectors", j)))
-    return Rack(name, subnet, pod_pool, tor, r.get("discovery", "dynamic"), tuple(rr_nodes),
+    return ParsedRack(name, subnet, pod_pool, tor, r.get("discovery", "dynamic"), tuple(rr_nodes),
                 tuple(rr_switches), nodes, path)

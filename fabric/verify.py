@@ -120,7 +120,7 @@ def _routes(intent: Intent, obs: dict[str, Observed]) -> list[Result]:
                     out += [_route(n.name, o, b, {str(peer.router_id)}, True)
                             for b in blocks[peer.name]]
             out.append(_route(n.name, o, "0.0.0.0/0", {str(rack.tor.gateway)}, True))
-            off = sorted(p for p in o.routes if p != "0.0.0.0/0" and pod and
+            off = sorted(p for p in o.routes if p != "0.0.0.0/0" and
                          IPv4Network(p).subnet_of(pod) and not IPv4Network(p).subnet_of(pool))
             out.append(Result("no-off-rack", n.name, str(pod), f"only {pool} specifics",
                               ", ".join(off) or "none", not off and not o.error))

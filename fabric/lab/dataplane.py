@@ -15,7 +15,6 @@ from ipaddress import IPv4Address
 
 from ..drivers.gobgp import GobgpClient
 from ..intent import Intent
-from ..model import checked
 from ..verify import Result
 from . import netns
 from .lab import gobgp_service
@@ -33,7 +32,7 @@ def pod_ip(intent: Intent, node: str) -> IPv4Address:
 def install_routes(intent: Intent, plan: LabPlan) -> None:
     """Node kernel routes from each node's BGP table; VIPs on their announcers."""
     for rack in intent.model.racks:
-        subnet = checked(rack.subnet, f"racks.{rack.name}.subnet")
+        subnet = rack.subnet
         for n in rack.nodes:
             ns = plan.speaker(n.name).netns
             with GobgpClient(gobgp_service(plan, n.name).socket, timeout=10) as c:
