@@ -34,7 +34,9 @@ class Target:
         return secrets.mask(text, self.secret_values)
 
 
-def lab_target(intent: Intent) -> Target:
+def lab_target(intent: Intent, configs: dict[str, str] | None = None) -> Target:
+    """The lab's switches; `configs` (device → config, secrets filled in) are the lab's
+    own unless given (the lab's apply renders them once for nodes and switches)."""
     from .drivers.frr import FrrDriver
     from .lab.lab import lab_configs, lab_secret_values, require_up
     from .lab.plan import plan_lab
@@ -42,7 +44,7 @@ def lab_target(intent: Intent) -> Target:
     plan = plan_lab(intent)
     require_up(plan)
     values = lab_secret_values(intent, plan)
-    configs = {n: c for n, c in lab_configs(intent, plan).items()
+    configs = {n: c for n, c in (configs or lab_configs(intent, plan)).items()
                if intent.devices[n].is_switch}
     return Target("lab", configs, lambda n: FrrDriver.lab(n, plan.speaker(n).netns), values,
                   backups=plan.run_dir / "backups")

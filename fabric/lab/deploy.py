@@ -17,7 +17,7 @@ from ..intent import Intent
 from ..nodes import deploy
 from ..rollout import DeviceOutcome, apply_device
 from ..targets import lab_target
-from .lab import frr_instance, gobgp_service, lab_configs, lab_secret_values, require_up
+from .lab import frr_instance, gobgp_service, lab_configs, require_up
 from .plan import LabPlan, plan_lab
 
 # FRR has no confirm timer; the step's session check waits this long for the peers a
@@ -44,9 +44,8 @@ def apply_lab(intent: Intent, concurrency: int = 8,
     plan = plan_lab(intent)
     require_up(plan)
     configs = configs or lab_configs(intent, plan)
-    values = lab_secret_values(intent, plan)
-    target = lab_target(intent)
-    target.configs = {n: c for n, c in configs.items() if n in target.configs}
+    target = lab_target(intent, configs)
+    values = target.secret_values
     for name in target.configs:       # a switch whose bgpd stopped starts again first
         inst = frr_instance(plan, name)
         if not inst.running():
