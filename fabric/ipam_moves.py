@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from .errors import InputError, Path, Problem, format_path
 from .ipam import SECTIONS, STATE_FILE, dump_state, load_state, write_state
 from .model import Model
+from .yamlsource import load_yaml
 
 State = dict[str, dict[str, Any]]
 Holding = tuple[str, str, Any]           # (section, key, value)
@@ -431,17 +432,13 @@ def _retarget(state: State, kind: str, old: str, new: str, steps: list[Step]) ->
 
 class _Locator:
     """Problems of `ipam rename`, located in the state file (its first candidate path
-    that exists, else line 1)."""
+    that exists, else line 1); the file is read for positions only when one fails."""
 
     def __init__(self, file: FsPath):
         self.file = file
-        self.positions: dict[Path, tuple[int, int]] = {}
-        if file.exists():
-            from .yamlsource import load_yaml
-
-            self.positions = load_yaml(file)[1].positions
 
     def fail(self, paths: tuple[Path, ...], message: str) -> NoReturn:
-        path = next((p for p in paths if p in self.positions), paths[-1])
-        line, col = self.positions.get(path, (1, 1))
+        positions = load_yaml(self.file)[1].positions if self.file.exists() else {}
+        path = next((p for p in paths if p in positions), paths[-1])
+        line, col = positions.get(path, (1, 1))
         raise InputError([Problem(str(self.file), line, col, format_path(path), message)])
