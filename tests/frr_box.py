@@ -21,7 +21,7 @@ import uuid
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
-from simulators.sshserver import SSHServer
+from simulators.sshserver import Served, SSHServer
 
 from fabric.drivers.frr import FRR_RELOAD
 from fabric.lab.netns import LabError, delete, exec_in
@@ -72,7 +72,7 @@ class BoxShell:
         return None
 
 
-class FrrBox:
+class FrrBox(Served):
     def __init__(self, name: str, peers: list[tuple[IPv4Interface, IPv4Address, int, int,
                                                     str | None]],
                  username: str, password: str, run_dir: Path):
@@ -88,17 +88,6 @@ class FrrBox:
         self.gobgpd: list[subprocess.Popen[bytes]] = []
         self.commands: list[str] = []
         self.uploads: list[str] = []
-
-    @property
-    def host(self) -> str:
-        return self.server.host
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    def known_hosts_line(self) -> str:
-        return self.server.known_hosts_line()
 
     def start(self) -> FrrBox:
         try:

@@ -367,7 +367,25 @@ class SSHServer:
             transport.close()
 
 
-class SimulatedSwitch:
+class Served:
+    """What a test reaches through its SSH server (`self.server`): where it listens
+    and the host key line a known_hosts file needs."""
+
+    server: SSHServer
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def known_hosts_line(self) -> str:
+        return self.server.known_hosts_line()
+
+
+class SimulatedSwitch(Served):
     """A simulated switch and its SSH server: `sim.start()`, `sim.device`, `sim.port`,
     `sim.known_hosts_line()`, `sim.stop()`. A vendor module subclasses it to build its
     device (`ComwareSimulator`, `VrpSimulator`)."""
@@ -380,14 +398,6 @@ class SimulatedSwitch:
     def _dialect(self, session: Session) -> Dialect:
         return self.device.dialect()
 
-    @property
-    def host(self) -> str:
-        return self.server.host
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
     def start(self) -> Self:
         self.server.start()
         return self
@@ -395,6 +405,3 @@ class SimulatedSwitch:
     def stop(self) -> None:
         self.device.shutdown()
         self.server.stop()
-
-    def known_hosts_line(self) -> str:
-        return self.server.known_hosts_line()
