@@ -385,6 +385,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_CHANGES if changes else EXIT_OK
 
 
+def _model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", nargs="?", type=FsPath, default=DEFAULT_MODEL,
+                   help=f"fabric model (default {DEFAULT_MODEL})")
+    p.add_argument("--state", type=FsPath, default=None,
+                   help="IPAM state directory (default: state/ beside the model)")
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
@@ -392,10 +399,7 @@ def parser() -> argparse.ArgumentParser:
                         help="print nothing on success but requested data (no warnings, "
                              "no summary); errors and failures still")
     model = argparse.ArgumentParser(add_help=False)
-    model.add_argument("model", nargs="?", type=FsPath, default=DEFAULT_MODEL,
-                       help=f"fabric model (default {DEFAULT_MODEL})")
-    model.add_argument("--state", type=FsPath, default=None,
-                       help="IPAM state directory (default: state/ beside the model)")
+    _model_arguments(model)
 
     p = argparse.ArgumentParser(prog="fabric", description=__doc__.splitlines()[0],
                                 epilog=EPILOG,
@@ -423,10 +427,7 @@ def parser() -> argparse.ArgumentParser:
     ren.add_argument("kind", choices=["rack", "node", "switch"])
     ren.add_argument("old", metavar="OLD")
     ren.add_argument("new", metavar="NEW")
-    ren.add_argument("model", nargs="?", type=FsPath, default=DEFAULT_MODEL,
-                     help=f"fabric model (default {DEFAULT_MODEL})")
-    ren.add_argument("--state", type=FsPath, default=None,
-                     help="IPAM state directory (default: state/ beside the model)")
+    _model_arguments(ren)           # after KIND OLD NEW, so not through `parents`
     ren.set_defaults(func=cmd_ipam_rename)
     lab_p = sub.add_parser("lab", help="the local lab: the fabric in network namespaces")
     lab_sub = lab_p.add_subparsers(dest="lab_command", required=True)
