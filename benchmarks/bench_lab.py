@@ -15,13 +15,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from fabric import pipeline, verify
+from fabric import pipeline
 from fabric.lab import lab
 from fabric.lab.deploy import apply_lab
 from fabric.lab.lab import frr_instance, gobgp_service
+from fabric.lab.layout import plan_lab
 from fabric.lab.observe import collector
-from fabric.lab.plan import plan_lab
-from fabric.starter import starter_model
+from fabric.model.starter import starter_model
+from fabric.verify import check as verify
 
 
 def rss_mb(pid: int | None) -> float:

@@ -15,12 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from fabric import output
-from fabric.intent import build_intent
-from fabric.ipam import allocate, dump_state, load_state, write_state
-from fabric.model import load_model
-from fabric.render import render_all
-from fabric.starter import starter_model
+from fabric.intent.build import build_intent
+from fabric.ipam.allocate import allocate
+from fabric.ipam.state import dump_state, load_state, write_state
+from fabric.model.load import load_model
+from fabric.model.starter import starter_model
+from fabric.render import write as output
+from fabric.render.engine import render_all
 
 
 def run(racks: int, nodes: int) -> dict[str, float]:

@@ -23,9 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from switch_kinds import SWITCH_KINDS, SwitchKind
 
-from fabric import pipeline, plan, rollout, targets
-from fabric.credentials import Credentials, CredentialStore
-from fabric.starter import starter_model
+from fabric import pipeline
+from fabric.deploy import plan, rollout, targets
+from fabric.deploy.credentials import Credentials, CredentialStore
+from fabric.model.starter import starter_model
 
 
 def run(kind: SwitchKind, n: int, concurrency: int, tmp: Path) -> tuple[float, float]:

@@ -1,22 +1,29 @@
-"""The pipeline in one place: model → IPAM → intent → rendered files."""
+"""The pipeline in one place: model → IPAM → intent → rendered files.
+
+`build` is the last point that sees the model and the allocation: it hands on
+the intent, the state text to store, and what the user should be told."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
-from .intent import Intent, build_intent
-from .ipam import Allocation, allocate, dump_state, load_state
-from .model import Model, load_model
-from .render import render_all
+from fabric.errors import Problem
+from fabric.intent.build import build_intent
+from fabric.intent.types import Intent
+from fabric.ipam.allocate import allocate
+from fabric.ipam.state import dump_state, load_state
+from fabric.model.load import load_model
+from fabric.render.engine import render_all
 
 
 @dataclass
 class Result:
-    model: Model
-    alloc: Allocation
     intent: Intent
     state_text: str
+    warnings: list[Problem]
+    changes: list[str]         # what this build allocated, freed or moved
+    renumbered: list[str]      # moves carried out because `renumber` was given
 
 
 def state_dir_for(model_file: FsPath) -> FsPath:
@@ -26,12 +33,13 @@ def state_dir_for(model_file: FsPath) -> FsPath:
 def build(model_file: FsPath, state_dir: FsPath | None = None, prune: bool = False,
           renumber: bool = False) -> Result:
     """`renumber`: a change that moves stored allocations is carried out (and listed
-    in `alloc.renumbered`) instead of refused."""
+    in `renumbered`) instead of refused."""
     model = load_model(model_file)
     state_dir = state_dir or state_dir_for(model_file)
     alloc = allocate(model, load_state(state_dir), prune=prune, renumber=renumber)
     intent = build_intent(model, alloc)
-    return Result(model, alloc, intent, dump_state(model, alloc.state))
+    return Result(intent, dump_state(model, alloc.state), model.diag.warnings, alloc.changes,
+                  alloc.renumbered)
 
 
 def render(result: Result) -> dict[str, str]:

@@ -6,7 +6,7 @@ NAPALM-based tooling (napalm-ansible, Nornir) can use it by name."""
 # base class itself out of the namespace.
 import napalm.base
 
-from fabric.drivers.h3c_comware import ComwareDriver as _Comware
+from fabric.platforms.h3c_comware.driver import ComwareDriver as _Comware
 
 
 class ComwareDriver(_Comware, napalm.base.NetworkDriver):

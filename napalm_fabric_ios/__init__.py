@@ -4,11 +4,11 @@ name lookup, so `napalm.get_network_driver("fabric_ios")` and NAPALM-based tooli
 
 # NAPALM takes the first NetworkDriver subclass among the module's names (sorted):
 # only the driver below may be one.
-from fabric.drivers.cisco_ios import CiscoIosDriver as _CiscoIos
+from fabric.platforms.cisco_ios.driver import CiscoIosDriver as _CiscoIos
 
 
 class CiscoIosDriver(_CiscoIos):
-    """The driver of fabric.drivers.cisco_ios, under its NAPALM name."""
+    """The driver of fabric.platforms.cisco_ios.driver, under its NAPALM name."""
 
 
 __all__ = ["CiscoIosDriver"]

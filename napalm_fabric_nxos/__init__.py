@@ -6,7 +6,7 @@ lookup, so `napalm.get_network_driver("fabric_nxos")` and NAPALM-based tooling
 # base class itself out of the namespace.
 import napalm.base
 
-from fabric.drivers.cisco_nxos import CiscoNxosDriver as _Nxos
+from fabric.platforms.cisco_nxos.driver import CiscoNxosDriver as _Nxos
 
 
 class CiscoNxosDriver(_Nxos, napalm.base.NetworkDriver):

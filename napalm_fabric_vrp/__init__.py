@@ -5,7 +5,7 @@ name lookup (`napalm.get_network_driver("fabric_vrp")`)."""
 # base class itself out of the namespace.
 import napalm.base
 
-from fabric.drivers.huawei_vrp import VrpDriver as _Vrp
+from fabric.platforms.huawei_vrp.driver import VrpDriver as _Vrp
 
 
 class VrpDriver(_Vrp, napalm.base.NetworkDriver):

@@ -16,7 +16,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 def render_model(model: Path, tmp: Path) -> Path:
     """Render `model` (copied into its own folder under tmp, state and all); returns build/."""
-    from fabric.cli import main
+    from fabric.cli.main import main
 
     work = tmp / model.stem
     work.mkdir()
@@ -55,8 +55,8 @@ def switch_fabric_for(kind: SwitchKind, tmp_path: Path, monkeypatch) -> Iterator
         tuple[Path, dict, list[str]]]:
     """A generated fabric of `kind` switches (2 cores, 2 racks), one simulated switch
     per device; yields (model, {device: simulator}, CLI args to reach them)."""
-    from fabric import rollout
-    from fabric.starter import starter_model
+    from fabric.deploy import rollout
+    from fabric.model.starter import starter_model
 
     text = starter_model(2, 2, platform=kind.platform, name="t-sw")
     text = text.replace("defaults:\n", "secrets:\n  core: {env: FABRIC_CORE_KEY}\n\n"

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from simulators.sshserver import Served, SSHServer
 
-from fabric.drivers.frr import FRR_RELOAD
 from fabric.lab.netns import LabError, delete, exec_in
 from fabric.lab.speakers import FrrInstance
+from fabric.platforms.frr.driver import FRR_RELOAD
 
 UPLOADS = "/tmp/fabric-frr-"
 

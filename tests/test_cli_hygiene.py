@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from fabric.cli import main
-from fabric.secrets import mask, replace_tokens
-from fabric.starter import starter_model
+from fabric.cli.main import main
+from fabric.deploy.secrets import mask, replace_tokens
+from fabric.model.starter import starter_model
 
 pytestmark = pytest.mark.unit
 

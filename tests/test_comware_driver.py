@@ -15,14 +15,14 @@ import pytest
 from driver_helpers import keyless, wait_for
 from simulators.comware import ComwareSimulator, decrypt
 
-from fabric.drivers.errors import (
+from fabric.deploy.drivers.errors import (
     AuthenticationError,
     CandidateError,
     CommitError,
     DriverError,
     HostKeyError,
 )
-from fabric.drivers.h3c_comware import PROMPT, ComwareDriver, config_items
+from fabric.platforms.h3c_comware.driver import PROMPT, ComwareDriver, config_items
 
 pytestmark = pytest.mark.sim
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fabric.credentials import CredentialError, load
-from fabric.lock import ApplyLock, LockHeld
+from fabric.deploy.credentials import CredentialError, load
+from fabric.deploy.lock import ApplyLock, LockHeld
 
 pytestmark = pytest.mark.unit
 
@@ -74,7 +74,7 @@ def test_second_apply_is_refused_and_stale_lock_reported(tmp_path: Path) -> None
 
 
 def test_mask_hides_current_and_unknown_keys() -> None:
-    from fabric.secrets import mask
+    from fabric.deploy.secrets import mask
 
     values = {"__secret_core__": "Cur-K3y-1"}
     shown = mask("- neighbor 10.0.0.1 password Old-K3y-0\n"
@@ -88,18 +88,18 @@ def test_mask_hides_current_and_unknown_keys() -> None:
 
 
 def test_lab_secret_store_is_only_written_for_a_new_secret(tmp_path: Path) -> None:
-    from fabric.model import SecretRef
-    from fabric.secrets import lab_fallback
+    from fabric.deploy.secrets import lab_fallback
+    from fabric.intent.types import SecretRef
 
-    class Model:
+    class Intent:
         secrets = {"core": SecretRef("core", env="UNSET_FABRIC_VAR")}
 
     store = tmp_path / "secrets"
-    first = lab_fallback(Model(), store)
+    first = lab_fallback(Intent(), store)
     assert store.stat().st_mode & 0o777 == 0o600 and len(first["core"]) == 24
     inode = store.stat().st_ino
-    assert lab_fallback(Model(), store) == first and store.stat().st_ino == inode
-    Model.secrets["extra"] = SecretRef("extra", env="UNSET_FABRIC_VAR")
-    second = lab_fallback(Model(), store)
+    assert lab_fallback(Intent(), store) == first and store.stat().st_ino == inode
+    Intent.secrets["extra"] = SecretRef("extra", env="UNSET_FABRIC_VAR")
+    second = lab_fallback(Intent(), store)
     assert second["core"] == first["core"] and "extra" in second
     assert [p.name for p in tmp_path.iterdir()] == ["secrets"]

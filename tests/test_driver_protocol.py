@@ -8,7 +8,7 @@ import inspect
 
 import pytest
 
-from fabric.drivers import SWITCH_DRIVERS, SwitchDriver, driver_class
+from fabric.deploy.drivers import SWITCH_DRIVERS, SwitchDriver, driver_class
 
 pytestmark = pytest.mark.unit
 

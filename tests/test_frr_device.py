@@ -11,10 +11,11 @@ import pytest
 from conftest import EXAMPLE, LOGIN_PW
 from frr_box import FrrBox
 
-from fabric import pipeline, secrets
-from fabric.drivers.errors import AuthenticationError, CommitError, HostKeyError
-from fabric.drivers.frr import FrrDriver
-from fabric.render import device_config
+from fabric import pipeline
+from fabric.deploy import secrets
+from fabric.deploy.drivers.errors import AuthenticationError, CommitError, HostKeyError
+from fabric.platforms.frr.driver import FrrDriver
+from fabric.render.engine import device_config
 
 pytestmark = pytest.mark.lab
 
@@ -30,7 +31,7 @@ def box(tmp_path_factory):
     iface = {i.address.ip: i.address for i in d.interfaces}
     peers = [(iface[p.local_address], p.address, d.asn, p.remote_as, KEY if p.auth else None)
              for p in d.peers if not p.dynamic]
-    values = {ref.placeholder: KEY for ref in intent.model.secrets.values()}
+    values = {ref.placeholder: KEY for ref in intent.secrets.values()}
     config = secrets.substitute(device_config(d, intent), values)
     tmp = tmp_path_factory.mktemp("box")
     b = FrrBox("r05-tor", peers, "netops", LOGIN_PW, tmp).start()

@@ -29,7 +29,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from fabric.cli import main
+from fabric.cli.main import main
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from switch_kinds import SWITCH_KINDS
 
-from fabric.drivers import driver_class
+from fabric.deploy.drivers import driver_class
 
 pytestmark = pytest.mark.sim
 

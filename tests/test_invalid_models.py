@@ -7,7 +7,8 @@ Each `tests/fixtures/invalid/*.yaml` is a complete small model with one thing
     # xfail: awaiting fix: ...       the messages are known to be wrong (strict xfail)
     # xfail-exit: awaiting fix: ...  the run itself is known to be wrong (crash, exit code)
 
-`FILE` stands for the model path given on the command line. Every fixture is
+`FILE` stands for the model path given on the command line, `PLATFORMS` for the
+switch platforms (the platform folders, in order). Every fixture is
 run as `python -m fabric.cli render <tmp>/fabric.yaml --out <tmp>/build` in a
 fresh tmp dir, so the only state the run could touch is the one it would create.
 The header is UTF-8; the body after it may hold any bytes (fixtures of bytes
@@ -28,11 +29,14 @@ from pathlib import Path
 
 import pytest
 
+from fabric.platforms import SWITCH_PLATFORMS
+
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parent.parent
 INVALID = ROOT / "tests" / "fixtures" / "invalid"
 FIXTURES = sorted(INVALID.glob("*.yaml"))
+PLATFORMS = ", ".join(SWITCH_PLATFORMS)
 SUMMARY = re.compile(r"^fabric: (\d+) errors?; nothing written$")
 
 
@@ -48,7 +52,8 @@ class Fixture:
         return self.path.stem
 
     def expected_lines(self, model: Path) -> list[str]:
-        return [line.replace("FILE", str(model), 1) for line in self.expect]
+        return [line.replace("FILE", str(model), 1).replace("PLATFORMS", PLATFORMS)
+                for line in self.expect]
 
 
 def parse_fixture(path: Path) -> Fixture:
@@ -212,7 +217,7 @@ def test_alias_bomb_is_refused_cheaply() -> None:
     """A 1 KB "billion laughs" is refused before it is expanded: in well under a
     second and a few MB (expanded, it would be 10^9 nodes)."""
     from fabric.errors import InputError
-    from fabric.yamlsource import load_yaml
+    from fabric.model.source import load_yaml
 
     text = (INVALID / "79-alias-bomb.yaml").read_text(encoding="utf-8")
     bomb = text[text.index("lol:"):]
@@ -233,7 +238,7 @@ def test_alias_bomb_is_refused_cheaply() -> None:
 def test_node_budget_fits_a_large_fabric() -> None:
     """The budget refuses bombs, not big models: 2,000 racks of 40 nodes, written as
     aliases of one rack (so the document expands as much as such a model is big)."""
-    from fabric.yamlsource import NODE_BUDGET, load_yaml
+    from fabric.model.source import NODE_BUDGET, load_yaml
 
     nodes = "".join(f"    - {{name: n{n}, ip: 10.0.0.{n + 2}, pod_blocks: 2}}\n"
                     for n in range(40))

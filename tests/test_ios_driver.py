@@ -19,14 +19,14 @@ from driver_helpers import wait_for
 from napalm.ios.ios import IOSDriver
 from simulators.ios import INCOMPLETE, INVALID, IosDevice, IosSimulator, type7, untype7
 
-from fabric.drivers.cisco_ios import CiscoIosDriver, config_items
-from fabric.drivers.errors import (
+from fabric.deploy.drivers.errors import (
     AuthenticationError,
     CandidateError,
     CommitError,
     DriverError,
     HostKeyError,
 )
+from fabric.platforms.cisco_ios.driver import CiscoIosDriver, config_items
 
 pytestmark = pytest.mark.sim
 

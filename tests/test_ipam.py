@@ -14,22 +14,13 @@ import pytest
 import yaml
 from conftest import EXAMPLE
 
-from fabric.cli import main
+from fabric.cli.main import main
 from fabric.errors import InputError
-from fabric.ipam import (
-    SECTIONS,
-    STATE_FILE,
-    Allocation,
-    Cause,
-    Move,
-    NumberPool,
-    PrefixPool,
-    _Allocator,
-    allocate,
-    dump_state,
-    load_state,
-)
-from fabric.model import Model, load_model
+from fabric.ipam.allocate import Allocation, Cause, Move, _Allocator, allocate
+from fabric.ipam.pools import NumberPool, PrefixPool
+from fabric.ipam.state import SECTIONS, STATE_FILE, dump_state, load_state
+from fabric.model.load import load_model
+from fabric.model.types import Model
 
 pytestmark = pytest.mark.unit
 

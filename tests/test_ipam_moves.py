@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fabric.cli import main
+from fabric.cli.main import main
 
 pytestmark = pytest.mark.unit
 

@@ -35,18 +35,11 @@ from hypothesis.stateful import (
 )
 
 from fabric.errors import InputError
-from fabric.ipam import (
-    SECTIONS,
-    Allocation,
-    NumberPool,
-    PrefixPool,
-    allocate,
-    dump_state,
-    link_key,
-    load_state,
-    write_state,
-)
-from fabric.model import Model, load_model
+from fabric.ipam.allocate import Allocation, allocate, link_key
+from fabric.ipam.pools import NumberPool, PrefixPool
+from fabric.ipam.state import SECTIONS, dump_state, load_state, write_state
+from fabric.model.load import load_model
+from fabric.model.types import Model
 
 pytestmark = pytest.mark.unit
 

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE
 
-from fabric import pipeline, verify
-from fabric.cli import main
+from fabric import pipeline
+from fabric.cli.main import main
 from fabric.lab import dataplane, lab
 from fabric.lab.deploy import apply_lab
 from fabric.lab.lab import frr_instance, gobgp_service, lab_configs
+from fabric.lab.layout import RUN_ROOT, netns_prefix, plan_lab
 from fabric.lab.observe import collector
-from fabric.lab.plan import RUN_ROOT, netns_prefix, plan_lab
+from fabric.verify import check as verify
 
 pytestmark = [pytest.mark.lab,
               pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")]
@@ -132,7 +133,7 @@ def test_rejected_config_rolls_back_only_that_device(example_lab) -> None:
     plan = plan_lab(intent)
     configs = lab_configs(intent, plan)
     running = frr_instance(plan, "r05-tor")
-    from fabric.drivers.frr import FrrDriver
+    from fabric.platforms.frr.driver import FrrDriver
 
     drv = FrrDriver.lab("r05-tor", plan.speaker("r05-tor").netns)
     before = drv.get_config()["running"]
@@ -151,12 +152,12 @@ def test_graceful_restart_of_a_node(example_lab) -> None:
     model, intent = example_lab
     plan = plan_lab(intent)
     node, tor = "r01-n1", "r01-tor"
-    block = str(intent.alloc.node_blocks[node][0])
+    block = str(intent.node_blocks[node][0])
     assert main(["verify", str(model), "--wait", "60", "--dataplane"]) == 0
     uptimes = _uptimes(intent, plan)
     svc = gobgp_service(plan, node)
     os.kill(svc.pid(), signal.SIGKILL)
-    from fabric.drivers.frr import FrrDriver
+    from fabric.platforms.frr.driver import FrrDriver
 
     drv = FrrDriver.lab(tor, plan.speaker(tor).netns)
     deadline = time.monotonic() + 20
@@ -186,10 +187,10 @@ def test_graceful_restart_of_a_tor(example_lab) -> None:
     model, intent = example_lab
     plan = plan_lab(intent)
     tor, node, peer = "r03-tor", "r03-n1", "r03-n2"
-    peer_block = str(intent.alloc.node_blocks[peer][0])
+    peer_block = str(intent.node_blocks[peer][0])
     inst = frr_instance(plan, tor)
     inst.stop_daemon("bgpd", signal.SIGKILL)
-    from fabric.drivers.gobgp import GobgpClient
+    from fabric.platforms.gobgp.client import GobgpClient
 
     with GobgpClient(gobgp_service(plan, node).socket) as c:
         deadline = time.monotonic() + 20
@@ -283,9 +284,10 @@ def test_plan_shows_only_what_a_one_rack_change_touches(example_lab, capsys) -> 
 def test_staged_rollout_rolls_back_a_device_whose_sessions_fail(example_lab, tmp_path,
                                                                  monkeypatch) -> None:
     """The device rollout (lock, canary, batches, cores, verify, rollback) on real FRR."""
-    from fabric import rollout, targets
-    from fabric.drivers.frr import FrrDriver
-    from fabric.lock import LockHeld
+    from fabric.deploy import rollout
+    from fabric.deploy.lock import LockHeld
+    from fabric.lab import target as targets
+    from fabric.platforms.frr.driver import FrrDriver
 
     monkeypatch.setattr(rollout, "BACKUP_ROOT", tmp_path / "backups")
     model, intent = example_lab
@@ -362,6 +364,6 @@ def test_ansible_plays_on_the_lab(example_lab, tmp_path: Path) -> None:
 
 
 def targets_driver(intent, device: str):
-    from fabric import targets
+    from fabric.lab import target as targets
 
     return targets.lab_target(intent).connect(device)

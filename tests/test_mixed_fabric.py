@@ -19,8 +19,9 @@ from conftest import LOGIN_PW, ROOT
 from frr_box import FrrBox
 from switch_kinds import SWITCH_KINDS
 
-from fabric import credentials, pipeline, rollout, targets
-from fabric.cli import main
+from fabric import pipeline
+from fabric.cli.main import main
+from fabric.deploy import credentials, rollout, targets
 
 pytestmark = pytest.mark.lab
 
@@ -44,7 +45,7 @@ def example_switches(example_copy: Path, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("FABRIC_PASSWORD", LOGIN_PW)
     monkeypatch.setattr(rollout, "BACKUP_ROOT", tmp_path / "backups")
     intent = pipeline.build(example_copy).intent
-    keys = {ref.placeholder: CORE_KEY for ref in intent.model.secrets.values()}
+    keys = {ref.placeholder: CORE_KEY for ref in intent.secrets.values()}
     devices: dict = {}
     try:
         for name, d in sorted(intent.devices.items()):

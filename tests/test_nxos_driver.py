@@ -17,8 +17,7 @@ import pytest
 from driver_helpers import wait_for
 from simulators.nxos import NxosDevice, NxosSimulator, decrypt
 
-from fabric.drivers.cisco_nxos import CiscoNxosDriver, config_items, replace_file
-from fabric.drivers.errors import (
+from fabric.deploy.drivers.errors import (
     AuthenticationError,
     CandidateError,
     CommitError,
@@ -26,6 +25,7 @@ from fabric.drivers.errors import (
     DriverError,
     HostKeyError,
 )
+from fabric.platforms.cisco_nxos.driver import CiscoNxosDriver, config_items, replace_file
 
 pytestmark = pytest.mark.sim
 

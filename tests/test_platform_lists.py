@@ -1,8 +1,8 @@
-"""The places that name the switch platforms agree: the platform registry, the
-schema's three enums, the driver registry, the CLI's choices, a platform module per
-platform, its templates, and the NAPALM shims (every platform but FRR, which NAPALM
-has no community driver for) with the test simulators. Until platforms are described
-by data (issue 9), this is what keeps a new platform from being half-added."""
+"""The platform list is the platform folders (`fabric/platforms/<p>/platform.yml`),
+and everything that names platforms is derived from it or agrees with it: the
+schema's enum (derived at load time; the file's copy for editors is checked), the
+driver registry, the CLI's choices, the templates each descriptor names, the NAPALM
+shims (every platform with a NAPALM name; FRR has none) and the test simulators."""
 
 from __future__ import annotations
 
@@ -14,52 +14,98 @@ from conftest import ROOT
 from switch_kinds import SWITCH_KINDS
 
 from fabric import platforms
-from fabric.cli import parser
-from fabric.drivers import SWITCH_DRIVERS, driver_class
+from fabric.cli.main import parser
+from fabric.deploy.drivers import SWITCH_DRIVERS, driver_class
+from fabric.model.schema import schema
 
 pytestmark = pytest.mark.unit
 
-PLATFORMS = set(platforms.SWITCH_PLATFORMS)
+FOLDERS = sorted(p.parent.name for p in (ROOT / "fabric" / "platforms").glob("*/platform.yml"))
+SWITCHES = [p for p in FOLDERS if platforms.get(p).kind == "switch"]
 
 
-def _enums(node: object, key: str = "") -> list[list[str]]:
+def _platform_fields(node: object, key: str = "") -> list[object]:
+    """Every schema object stored under a key named `platform`."""
     if isinstance(node, dict):
-        found = [node["enum"]] if key == "platform" and "enum" in node else []
-        return found + [e for k, v in node.items() for e in _enums(v, k)]
+        found = [node] if key == "platform" else []
+        return found + [e for k, v in node.items() for e in _platform_fields(v, k)]
     if isinstance(node, list):
-        return [e for v in node for e in _enums(v, key)]
+        return [e for v in node for e in _platform_fields(v, key)]
     return []
 
 
-def test_the_schema_lists_every_platform_wherever_one_is_chosen():
-    enums = _enums(json.loads((ROOT / "fabric/schema/fabric.schema.json").read_text()))
-    assert len(enums) == 3                     # cores, ToRs, route-reflector switches
-    assert all(e == list(platforms.SWITCH_PLATFORMS) for e in enums), enums
+def test_the_registry_is_the_folders():
+    assert list(platforms.PLATFORMS) == FOLDERS
+    assert list(platforms.SWITCH_PLATFORMS) == SWITCHES
+    assert set(FOLDERS) - set(SWITCHES) == {"gobgp"}
 
 
-def test_every_platform_has_a_driver_a_module_and_templates():
-    assert set(SWITCH_DRIVERS) == PLATFORMS
-    for p in PLATFORMS:
-        assert platforms.module(p).__name__ == f"fabric.platforms.{p}"
-        assert list((ROOT / "templates" / p).glob("*.j2")), f"no templates for {p}"
+def test_the_schema_enum_is_the_switch_platforms_wherever_one_is_chosen():
+    on_disk = json.loads((ROOT / "fabric/schema/fabric.schema.json").read_text())
+    fields = _platform_fields(on_disk)
+    assert len(fields) == 3                     # cores, ToRs, route-reflector switches
+    assert all(f == {"$ref": "#/$defs/switch_platform"} for f in fields), fields
+    assert on_disk["$defs"]["switch_platform"]["enum"] == SWITCHES
+    assert schema()["$defs"]["switch_platform"]["enum"] == SWITCHES
 
 
-def test_the_cli_offers_every_platform():
+def test_every_switch_platform_has_its_driver_and_every_platform_its_templates():
+    assert set(SWITCH_DRIVERS) == set(SWITCHES)
+    for name in FOLDERS:
+        p = platforms.get(name)
+        for template in p.files.values():
+            assert (ROOT / "templates" / template).is_file(), f"{name}: no {template}"
+            assert template.startswith(f"{name}/"), f"{name}: {template} is not its own"
+        if p.kind == "switch":
+            cls = driver_class(name)
+            assert cls.__module__ == f"fabric.platforms.{name}.driver"
+            assert cls.__name__ == p.driver
+
+
+def test_netmiko_and_hier_config_names_are_the_drivers():
+    """The descriptor's netmiko device type is the one the driver connects with, and
+    its hier_config platform is the one the driver's remediation builds on."""
+    from hier_config.platforms.driver_base import HConfigDriverBase
+
+    for name in SWITCHES:
+        p, cls = platforms.get(name), driver_class(name)
+        if p.netmiko is not None:
+            assert getattr(cls, "device_type", p.netmiko) == p.netmiko, name
+        hier = getattr(cls, "hier_driver", None)
+        if p.hier_config is None:
+            assert hier is None, name
+            continue
+        base = importlib.import_module(f"hier_config.platforms.{p.hier_config}.driver")
+        bases = [c for c in vars(base).values()
+                 if isinstance(c, type) and issubclass(c, HConfigDriverBase)]
+        assert hier is not None and any(issubclass(hier, b) for b in bases), name
+
+
+def test_the_cli_offers_every_switch_platform():
     init = next(a for a in parser()._subparsers._group_actions[0].choices["init"]._actions
                 if a.dest == "platform")
-    assert set(init.choices) == PLATFORMS | {"mixed"}
+    assert list(init.choices) == [*SWITCHES, "mixed"]
 
 
-def test_napalm_names_and_simulators_cover_every_vendor_platform():
-    """Each `napalm_fabric_*` package is one platform's driver (by its class), and each
-    vendor platform has one such package and one simulator."""
-    shims: dict[str, str] = {}
-    for folder in sorted(ROOT.glob("napalm_fabric_*")):
-        mod = importlib.import_module(folder.name)
+def test_napalm_shims_and_simulators_are_the_descriptors_napalm_names():
+    """`napalm_fabric_<x>` exists exactly for each descriptor's NAPALM name `fabric_<x>`,
+    holds that platform's driver, and each such platform has an SSH simulator."""
+    named = {p.napalm: p.name for p in platforms.registry().values() if p.napalm}
+    shims = {f.name.removeprefix("napalm_"): f for f in ROOT.glob("napalm_fabric_*")}
+    assert set(shims) == set(named)
+    for napalm_name, platform in named.items():
+        mod = importlib.import_module(f"napalm_{napalm_name}")
         (cls,) = [getattr(mod, n) for n in mod.__all__]
-        (platform,) = [p for p in SWITCH_DRIVERS if driver_class(p) in cls.__mro__]
-        assert platform not in shims, f"{folder.name} and {shims[platform]} are both {platform}"
-        shims[platform] = folder.name
-    vendors = PLATFORMS - {"frr"}
-    assert set(shims) == vendors
-    assert set(SWITCH_KINDS) == vendors
+        assert driver_class(platform) in cls.__mro__, napalm_name
+        assert cls.platform == platform
+    assert set(SWITCH_KINDS) == set(named.values())
+
+
+def test_device_defaults_have_one_home():
+    """The simulators' defaults and the drivers' never-shown lines are the descriptor's."""
+    for name, kind in SWITCH_KINDS.items():
+        p = platforms.get(name)
+        d = p.defaults
+        assert kind.defaults == (d["keepalive"], d["hold"], d["restart_time"],
+                                 d["stalepath_time"], d["listen_limit"]), name
+        assert p.shown_defaults() == driver_class(name).DEFAULTS, name

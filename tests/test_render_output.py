@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import EXAMPLE, ROOT
 
-from fabric.cli import main
+from fabric.cli.main import main
 
 pytestmark = pytest.mark.unit
 

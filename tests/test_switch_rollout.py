@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import CORE_KEY, LOGIN_PW
 
-from fabric.cli import main
-from fabric.lock import ApplyLock
+from fabric.cli.main import main
+from fabric.deploy.lock import ApplyLock
 
 pytestmark = pytest.mark.sim
 
@@ -99,8 +99,9 @@ def test_unknown_host_key_is_refused(comware_fabric, capsys, tmp_path: Path) -> 
 
 
 def test_rejected_line_stops_the_rollout_and_leaves_the_device_as_it_was(switch_fabric) -> None:
-    from fabric import pipeline, rollout, targets
-    from fabric.credentials import load
+    from fabric import pipeline
+    from fabric.deploy import rollout, targets
+    from fabric.deploy.credentials import load
 
     _, model, sims, args = switch_fabric
     intent = pipeline.build(model).intent
@@ -142,8 +143,8 @@ def test_settings_at_the_devices_defaults_are_no_change(switch_fabric, capsys) -
     """A model whose timers equal the platform's defaults: the switch does not show
     those lines, and a plan after apply is still empty."""
     from fabric import pipeline
-    from fabric.drivers import driver_class
-    from fabric.render import device_config
+    from fabric.deploy.drivers import driver_class
+    from fabric.render.engine import device_config
 
     kind, model, sims, args = switch_fabric
     keepalive, hold, restart, stale, limit = kind.defaults

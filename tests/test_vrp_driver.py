@@ -16,14 +16,14 @@ import pytest
 from driver_helpers import keyless, wait_for
 from simulators.vrp import VrpSimulator, decrypt
 
-from fabric.drivers.errors import (
+from fabric.deploy.drivers.errors import (
     AuthenticationError,
     CandidateError,
     CommitError,
     DriverError,
     HostKeyError,
 )
-from fabric.drivers.huawei_vrp import PROMPT, VrpDriver, config_items
+from fabric.platforms.huawei_vrp.driver import PROMPT, VrpDriver, config_items
 
 pytestmark = pytest.mark.sim
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from ..drivers.gobgp import GobgpClient
-from ..intent import Intent
-from ..verify import Result
-from . import netns
-from .lab import gobgp_service
-from .plan import LabPlan
+from fabric.intent.types import Intent
+from fabric.lab import netns
+from fabric.lab.lab import gobgp_service
+from fabric.lab.layout import LabPlan
+from fabric.platforms.gobgp.client import GobgpClient
+from fabric.verify.check import Result
 
 
 def pod_ip(intent: Intent, node: str) -> IPv4Address:
     """The first address of the node's first pod block (the schema gives each node one)."""
-    blocks = intent.alloc.node_blocks.get(node)
+    blocks = intent.node_blocks.get(node)
     if not blocks:
         raise ValueError(f"node {node} has no pod block")
     return blocks[0].network_address + 1
@@ -31,11 +31,11 @@ def pod_ip(intent: Intent, node: str) -> IPv4Address:
 
 def install_routes(intent: Intent, plan: LabPlan) -> None:
     """Node kernel routes from each node's BGP table; VIPs on their announcers."""
-    for rack in intent.model.racks:
+    for rack in intent.racks.values():
         subnet = rack.subnet
         for n in rack.nodes:
-            ns = plan.speaker(n.name).netns
-            with GobgpClient(gobgp_service(plan, n.name).socket, timeout=10) as c:
+            ns = plan.speaker(n).netns
+            with GobgpClient(gobgp_service(plan, n).socket, timeout=10) as c:
                 routes = c.routes()
             lines = []
             for prefix, r in sorted(routes.items()):
@@ -43,10 +43,10 @@ def install_routes(intent: Intent, plan: LabPlan) -> None:
                 if r.local or not hop:
                     continue
                 if prefix == "0.0.0.0/0" or (IPv4Address(hop) in subnet and
-                                             IPv4Address(hop) != rack.tor.gateway):
+                                             IPv4Address(hop) != rack.gateway):
                     lines.append(f"route replace {prefix} via {hop}")
-            for v in intent.model.vips:
-                if n.name in v.announcers:
+            for v in intent.vips:
+                if n in v.announcers:
                     lines.append(f"addr replace {v.address}/32 dev lo")
             if lines:
                 netns._ip(["-n", ns, "-batch", "-"], lines)
@@ -61,24 +61,21 @@ class Probe:
 
 
 def probes(intent: Intent) -> list[Probe]:
-    racks = sorted(intent.model.racks, key=lambda r: r.name)
-    firsts = [(r, sorted(r.nodes, key=lambda n: n.name)) for r in racks if r.nodes]
+    firsts = [(r, sorted(r.nodes)) for r in intent.racks.values() if r.nodes]
     out = []
     for i, (rack, nodes) in enumerate(firsts):
         a = nodes[0]
-        src = pod_ip(intent, a.name)
+        src = pod_ip(intent, a)
         if len(nodes) > 1:
-            out.append(Probe(a.name, src, pod_ip(intent, nodes[-1].name),
-                             f"pod on {nodes[-1].name} (same rack)"))
+            out.append(Probe(a, src, pod_ip(intent, nodes[-1]), f"pod on {nodes[-1]} (same rack)"))
         other_rack, other_nodes = firsts[(i + 1) % len(firsts)]
         if other_rack.name != rack.name:
             b = other_nodes[-1]
-            out.append(Probe(a.name, src, pod_ip(intent, b.name),
-                             f"pod on {b.name} (rack {other_rack.name})"))
-    for v in sorted(intent.model.vips, key=lambda v: v.address):
+            out.append(Probe(a, src, pod_ip(intent, b), f"pod on {b} (rack {other_rack.name})"))
+    for v in intent.vips:
         where = {intent.devices[a].rack for a in v.announcers}
         rack, nodes = next(((r, n) for r, n in firsts if r.name not in where), firsts[0])
-        out.append(Probe(nodes[0].name, pod_ip(intent, nodes[0].name), v.address,
+        out.append(Probe(nodes[0], pod_ip(intent, nodes[0]), v.address,
                          f"VIP {v.address}"))
     return out
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from .. import secrets
-from ..intent import Intent
-from ..nodes import deploy
-from ..rollout import DeviceOutcome, apply_device
-from ..targets import lab_target
-from .lab import frr_instance, gobgp_service, lab_configs, require_up
-from .plan import LabPlan, plan_lab
+from fabric.deploy import secrets
+from fabric.deploy.nodes import deploy
+from fabric.deploy.rollout import DeviceOutcome, apply_device
+from fabric.intent.types import Intent
+from fabric.lab.lab import frr_instance, gobgp_service, lab_configs, require_up
+from fabric.lab.layout import LabPlan, plan_lab
+from fabric.lab.target import lab_target
 
 # FRR has no confirm timer; the step's session check waits this long for the peers a
 # changed switch had up before.

@@ -10,13 +10,13 @@ import signal
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import secrets
-from ..intent import Device, Intent
-from ..render import device_config
-from . import netns
-from .netns import LabError
-from .plan import RUN_ROOT, LabPlan, netns_prefix, plan_lab
-from .speakers import FrrInstance, GobgpService
+from fabric.deploy import secrets
+from fabric.intent.types import Device, Intent
+from fabric.lab import netns
+from fabric.lab.layout import RUN_ROOT, LabPlan, netns_prefix, plan_lab
+from fabric.lab.netns import LabError
+from fabric.lab.speakers import FrrInstance, GobgpService
+from fabric.render.engine import device_config
 
 STATE = "lab.json"
 
@@ -37,8 +37,8 @@ def lab_device(device: Device) -> Device:
 
 def lab_secret_values(intent: Intent, plan: LabPlan) -> dict[str, str]:
     """placeholder → value: from the secrets' sources, else random per-lab values."""
-    return secrets.values(intent.model,
-                          secrets.lab_fallback(intent.model, plan.run_dir / "secrets"))
+    return secrets.values(intent,
+                          secrets.lab_fallback(intent, plan.run_dir / "secrets"))
 
 
 def lab_configs(intent: Intent, plan: LabPlan) -> dict[str, str]:
@@ -148,7 +148,7 @@ def status(intent: Intent) -> list[dict[str, Any]]:
                 inst = frr_instance(plan, sp.device)
                 row["running"] = inst.running()
                 if row["running"]:
-                    from ..drivers.frr import FrrDriver
+                    from fabric.platforms.frr.driver import FrrDriver
 
                     ns = FrrDriver.lab(sp.device, sp.netns, timeout=10).neighbors()
                     row.update(established=sum(n.established for n in ns), neighbors=len(ns))
@@ -156,7 +156,7 @@ def status(intent: Intent) -> list[dict[str, Any]]:
                 svc = gobgp_service(plan, sp.device)
                 row["running"] = svc.running()
                 if row["running"]:
-                    from ..drivers.gobgp import GobgpClient
+                    from fabric.platforms.gobgp.client import GobgpClient
 
                     with GobgpClient(svc.socket, timeout=5) as c:
                         ns = c.neighbors()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from collections import defaultdict
 
-from ..errors import OperationalError
-from .plan import LabPlan
+from fabric.errors import OperationalError
+from fabric.lab.layout import LabPlan
 
 
 class LabError(OperationalError):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..drivers.frr import FrrDriver
-from ..drivers.gobgp import GobgpClient
-from ..observed import Neighbor, Route
-from ..verify import Collector
-from .lab import gobgp_service
-from .plan import LabPlan
+from fabric.lab.lab import gobgp_service
+from fabric.lab.layout import LabPlan
+from fabric.observed import Neighbor, Route
+from fabric.platforms.frr.driver import FrrDriver
+from fabric.platforms.gobgp.client import GobgpClient
+from fabric.verify.check import Collector
 
 
 def collector(plan: LabPlan) -> Collector:

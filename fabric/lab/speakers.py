@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .netns import LabError
+from fabric.lab.netns import LabError
 
 FRR_BIN = Path("/usr/lib/frr")
 FRR_ETC = Path("/etc/frr")

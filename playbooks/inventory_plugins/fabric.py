@@ -118,7 +118,7 @@ class InventoryModule(BaseInventoryPlugin):
                 "ansible_connection": "local" if d.is_switch else "ssh",
                 "ansible_network_os": NETWORK_OS[d.platform],
                 "ansible_user": users[d.name],
-                "fabric_role": d.role, "fabric_rack": d.rack or "",
+                "fabric_role": d.role.value, "fabric_rack": d.rack or "",
                 "fabric_platform": d.platform, "fabric_asn": int(d.asn),
                 "fabric_router_id": str(d.router_id), "fabric_model": str(model_path),
             }
@@ -129,7 +129,7 @@ class InventoryModule(BaseInventoryPlugin):
 def usernames(devices: list[str]) -> dict[str, str]:
     """device → the login the modules will use (`credentials.load`: environment and
     credentials file), else FABRIC_USERNAME alone, else whoever runs Ansible."""
-    from fabric.credentials import ENV_USER, CredentialError, load
+    from fabric.deploy.credentials import ENV_USER, CredentialError, load
 
     store = load()
     found = {name: store.per_device.get(name, store.default) for name in devices}

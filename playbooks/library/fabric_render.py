@@ -103,9 +103,10 @@ ARGUMENT_SPEC = {
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    from fabric import output, pipeline
+    from fabric import pipeline
     from fabric.errors import InputError
-    from fabric.ipam import write_state
+    from fabric.ipam.state import write_state
+    from fabric.render import write as output
 
     model, out = Path(module.params["model"]), Path(module.params["out"])
     try:

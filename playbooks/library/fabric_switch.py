@@ -156,8 +156,10 @@ ARGUMENT_SPEC = {
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    from fabric import pipeline, plan, rollout, targets
-    from fabric.credentials import Credentials, CredentialStore
+    from fabric import pipeline
+    from fabric.cli import targets
+    from fabric.deploy import plan, rollout
+    from fabric.deploy.credentials import Credentials, CredentialStore
     from fabric.errors import InputError, OperationalError
 
     p = module.params

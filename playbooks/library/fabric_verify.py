@@ -94,11 +94,12 @@ ARGUMENT_SPEC = {
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    from fabric import pipeline, verify
+    from fabric import pipeline
     from fabric.errors import InputError, OperationalError
     from fabric.lab.lab import require_up
+    from fabric.lab.layout import plan_lab
     from fabric.lab.observe import collector
-    from fabric.lab.plan import plan_lab
+    from fabric.verify import check as verify
 
     try:
         intent = pipeline.build(Path(module.params["model"])).intent

@@ -1,0 +1,5 @@
+import sys
+
+from fabric.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,102 @@
+"""Node deployer: install a node's gobgpd.toml, reload or restart gobgpd as the
+change needs, then reconcile the prefixes it announces over the gRPC API.
+
+The same code deploys the lab's nodes and real ones; only the `Service` (how
+gobgpd is started, signalled and reached) differs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from fabric.platforms.gobgp.client import GobgpClient
+
+
+class Service(Protocol):
+    config_path: Path
+    socket: Path
+
+    def running(self) -> bool: ...
+    def start(self, graceful_restart: bool = False) -> None: ...
+    def reload(self) -> None: ...
+    def stop(self, kill: bool = False) -> None: ...
+
+
+@dataclass
+class NodeResult:
+    node: str
+    action: str                      # installed | restarted | reloaded | unchanged
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+# Sections a SIGHUP does not apply cleanly. `global` is not reloaded at all; a
+# policy change is reloaded, but GoBGP 3.10's soft reset out re-sends what the
+# new policy accepts without withdrawing what it now rejects, so peers would
+# keep those routes. A graceful restart (-r) makes every peer refresh instead.
+RESTART_SECTIONS = ("global", "policy-definitions", "defined-sets")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Atomic 0600 write: the file may hold secrets."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def install(service: Service, config: str) -> str:
+    """Write the config and bring gobgpd in line with it; returns what was done.
+
+    Neighbor and peer-group changes are reloaded with SIGHUP; changes in
+    RESTART_SECTIONS restart gobgpd with `-r`, so peers keep our routes
+    (graceful restart) while we come back.
+    """
+    path = service.config_path
+    old = path.read_text() if path.exists() else None
+    if old != config:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_private(path, config)
+    if not service.running():
+        service.start(graceful_restart=old is not None)
+        return "installed" if old is None else "restarted"
+    if old == config:
+        return "unchanged"
+    before, after = tomllib.loads(old or ""), tomllib.loads(config)
+    if any(before.get(k) != after.get(k) for k in RESTART_SECTIONS):
+        service.stop()
+        service.start(graceful_restart=True)
+        return "restarted"
+    service.reload()
+    return "reloaded"
+
+
+def reconcile(client: GobgpClient, prefixes: list[str], next_hop: str) -> tuple[list, list]:
+    """AddPath what is missing, DeletePath what is no longer wanted, nothing else."""
+    have = client.local_prefixes()
+    want = set(prefixes)
+    added = sorted(p for p in want if have.get(p) != next_hop)
+    removed = sorted(p for p in have if p not in want)
+    for p in removed:
+        client.delete_path(p, have[p])
+    for p in added:
+        if p in have:
+            client.delete_path(p, have[p])
+        client.add_path(p, next_hop)
+    return added, removed
+
+
+def deploy(node: str, service: Service, config: str, prefixes: list[str], next_hop: str,
+           api_timeout: float = 15) -> NodeResult:
+    import time
+
+    action = install(service, config)
+    with GobgpClient(service.socket) as client:
+        client.wait_ready(time.monotonic() + api_timeout)
+        added, removed = reconcile(client, prefixes, next_hop)
+    return NodeResult(node, action, added, removed)

@@ -1,0 +1,58 @@
+"""The route policy every rack and core applies, as prefix lists named by what they
+hold: decided here, in one place, so that templates only loop over them."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+from fabric.intent.types import Device, Pools, PrefixList, PrefixRule
+
+DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
+
+
+def rule(prefix: IPv4Network, ge: int | None = None, le: int | None = None) -> PrefixRule:
+    """A permit rule in the form every vendor accepts: len < ge ≤ le ≤ 32, or exact."""
+    n = prefix.prefixlen
+    ge = ge if ge is not None and ge > n else None
+    le = le if le is not None and le > n else None
+    if ge is not None and le is None:
+        le = 32
+    return PrefixRule(prefix, ge, le)
+
+
+def host(addr: IPv4Address) -> IPv4Network:
+    return IPv4Network((addr, 32))
+
+
+def rack_lists(pools: Pools, pool: IPv4Network, vips: list[IPv4Address]) -> dict[str, PrefixList]:
+    """The prefix lists every rack speaker uses, named by what they hold."""
+    blk = pools.block_prefix_length
+    vip_pool = pools.vip
+    pod = pools.pod
+    rack_len = pools.rack_prefix_length
+    # Blocks are longer than the rack pool, so the pool aggregate itself never
+    # goes to or comes from a node.
+    blocks = rule(pool, ge=rack_len + 1, le=blk)
+    lists = [
+        PrefixList("RACK-ROUTES", (blocks, rule(vip_pool, ge=32, le=32)),
+                   "what rack speakers may announce: pod blocks of this rack and VIP /32s"),
+        PrefixList("TO-NODES", (rule(DEFAULT_ROUTE), blocks),
+                   "what nodes receive: a default and this rack's pod blocks"),
+        PrefixList("DEFAULT-ONLY", (rule(DEFAULT_ROUTE),), "the ToR's default route"),
+        PrefixList("FABRIC-IN", (rule(pod, ge=rack_len, le=rack_len),
+                                 rule(vip_pool, ge=32, le=32)),
+                   "what a ToR accepts from the cores: rack pools and VIP /32s"),
+        PrefixList("RACK-EXPORT", (rule(pool), *(rule(host(v)) for v in vips)),
+                   "what a ToR sends to the cores: the rack pool and the rack's VIPs"),
+    ]
+    return {pl.name: pl for pl in lists}
+
+
+def core_lists(pools: Pools, core: Device) -> None:
+    pod = pools.pod
+    vip_pool = pools.vip
+    rack_len = pools.rack_prefix_length
+    core.prefix_lists.append(PrefixList(
+        "TO-RACKS", (rule(pod, ge=rack_len, le=rack_len), rule(vip_pool, ge=32, le=32)),
+        "what racks receive: rack pools and VIP /32s"))
+    core.prefix_lists.sort(key=lambda p: p.name)

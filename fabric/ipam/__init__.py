@@ -1,0 +1,3 @@
+"""The IPAM stage: address and number pools (pools), the stored allocations
+(state), allocation against the model (allocate), renames and renumbering
+(moves), and the `fabric ipam show` table (report)."""

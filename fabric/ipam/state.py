@@ -1,0 +1,102 @@
+"""The stored allocations, `inventory/state/ipam.yaml` (kept in git): read with
+every hand-edit mistake located, written only when its text changes."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+
+from fabric.files import atomic_write
+from fabric.model.schema import describe
+from fabric.model.source import load_yaml
+from fabric.model.types import Model
+
+STATE_FILE = "ipam.yaml"
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+SECTIONS = ("rack_asns", "rack_pools", "node_blocks", "links", "router_ids")
+IDENTITY = ("racks", "nodes", "switches")
+
+
+def _is_network(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and "/" in value and bool(IPv4Network(value))
+    except ValueError:
+        return False
+
+
+def _is_address(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and bool(IPv4Address(value))
+    except ValueError:
+        return False
+
+
+def _is_record(value: Any, first: str, ok: Any) -> bool:
+    return (isinstance(value, dict) and set(value) == {first, "rack" if first == "ip" else "tor"}
+            and ok(value[first]) and all(isinstance(v, str) for v in value.values()))
+
+
+# What each state section holds: (check, words for the error).
+_ENTRY = {
+    "rack_asns": (lambda v: type(v) is int and 1 <= v <= 4294967294, "an AS number"),
+    "rack_pools": (_is_network, "a prefix such as 172.16.0.0/20"),
+    "node_blocks": (lambda v: isinstance(v, list) and all(map(_is_network, v)),
+                    "a list of prefixes"),
+    "links": (_is_network, "a /31 prefix"),
+    "router_ids": (_is_address, "an IPv4 address"),
+    "racks": (lambda v: _is_record(v, "subnet", _is_network),
+              "a mapping {subnet: PREFIX, tor: NAME}"),
+    "nodes": (lambda v: _is_record(v, "ip", _is_address), "a mapping {ip: ADDRESS, rack: NAME}"),
+    "switches": (_is_address, "a management address"),
+}
+
+
+def load_state(state_dir: FsPath) -> dict[str, dict[str, Any]]:
+    """The stored allocations; a hand-edited file that went wrong is bad input (exit 2)."""
+    file = state_dir / STATE_FILE
+    if not file.exists():
+        return {s: {} for s in SECTIONS}
+    data, diag = load_yaml(file)
+    if not isinstance(data, dict) or data.get("version") != 1:
+        diag.add(("version",), "expected an IPAM state file with version: 1")
+        diag.raise_if_errors()
+    out: dict[str, dict[str, Any]] = {}
+    # Identity sections are read only when present: a state written before them has none.
+    for section in (*SECTIONS, *(s for s in IDENTITY if s in data)):
+        body = data.get(section) or {}
+        if not isinstance(body, dict):
+            diag.add((section,), f"expected a mapping of names to allocations, found "
+                                 f"{describe(body)}")
+            continue
+        ok, words = _ENTRY[section]
+        for key, value in body.items():
+            if not ok(value):
+                diag.add((section, key), f"expected {words}, found {describe(value)}")
+        out[section] = dict(body)
+    diag.raise_if_errors()
+    return out
+
+
+def dump_state(model: Model, state: dict[str, dict[str, Any]]) -> str:
+    head = (f"# IPAM state of fabric {model.name}: written by `fabric render`, kept in git.\n"
+            "# Allocations here never move; remove an entry only with `fabric render --prune`.\n"
+            "# racks, nodes, switches: what they were made for; a renamed item is found by\n"
+            "# these (`fabric ipam rename`; `fabric render --renumber` to allocate anew).\n")
+    body: dict[str, Any] = {"version": 1}
+    for s in (*SECTIONS, *(s for s in IDENTITY if s in state)):
+        body[s] = {k: state[s][k] for k in sorted(state[s])}
+    return head + yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=None,
+                            width=120)
+
+
+def write_state(state_dir: FsPath, text: str) -> bool:
+    """Atomic write; returns False when the file already holds `text`."""
+    file = state_dir / STATE_FILE
+    if file.exists() and file.read_text() == text:
+        return False
+    state_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(file, text)
+    return True

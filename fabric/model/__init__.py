@@ -1,0 +1,3 @@
+"""The model stage: the fabric YAML read (source), checked against the schema and
+the cross-field rules (schema, checks) into a validated `Model` (load); `fabric
+init`'s starter models (starter)."""
