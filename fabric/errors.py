@@ -70,6 +70,10 @@ class Diagnostics:
     problems: list[Problem] = field(default_factory=list)
     key_positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
+    def fresh(self) -> Diagnostics:
+        """Another stage's diagnostics on the same document: its positions, no problems."""
+        return Diagnostics(self.file, self.positions, key_positions=self.key_positions)
+
     def locate(self, path: Path) -> tuple[int, int]:
         # Fall back to the nearest ancestor that has a position (e.g. a missing key).
         for cut in range(len(path), -1, -1):

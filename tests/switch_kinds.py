@@ -23,8 +23,6 @@ class SwitchKind:
     owned: Callable[[str], bool]
     nodes_line: str
     vip_export: str
-    # The platform's defaults: (keepalive, hold, GR restart, GR stale-path, listen limit)
-    defaults: tuple[int, int, int, int, int]
 
     def start(self, name: str, username: str, password: str, real_time: bool = False):
         """A started simulator of this platform; `real_time`: its timers' minutes and
@@ -55,8 +53,7 @@ SWITCH_KINDS = {k.platform: k for k in (
         "return\n",
         lambda ln: ln.startswith(("bgp ", "bmp server ")) or _not_other(ln, "ip prefix-list "),
         "peer 10.64.0.0 24 group NODES",
-        r"^\+ +ip prefix-list RACK-EXPORT index \d+ permit 10\.61\.0\.20 32$",
-        (60, 180, 150, 480, 250)),
+        r"^\+ +ip prefix-list RACK-EXPORT index \d+ permit 10\.61\.0\.20 32$"),
     SwitchKind(
         "huawei_vrp", "simulators.vrp:VrpSimulator", {"second": 0.01},
         "#\nsysname {name}\n#\naaa\n local-user admin password irreversible-cipher hunter2\n"
@@ -65,8 +62,7 @@ SWITCH_KINDS = {k.platform: k for k in (
         "ip ip-prefix OTHER index 10 permit 10.0.0.0 8\n#\nreturn\n",
         lambda ln: ln.startswith("bgp ") or ln == "bmp" or _not_other(ln, "ip ip-prefix "),
         "peer NODES listen-net 10.64.0.0 24",
-        r"^\+ +ip ip-prefix RACK-EXPORT index \d+ permit 10\.61\.0\.20 32$",
-        (60, 180, 150, 600, 100)),
+        r"^\+ +ip ip-prefix RACK-EXPORT index \d+ permit 10\.61\.0\.20 32$"),
     SwitchKind(
         # NAPALM's ios driver sets `file prompt quiet` for its file operations and
         # removes it when it closes: not the tool's, not the test's concern.
@@ -78,8 +74,7 @@ SWITCH_KINDS = {k.platform: k for k in (
         lambda ln: ln.startswith(("router bgp ", "file prompt"))
         or _not_other(ln, "ip prefix-list "),
         "bgp listen range 10.64.0.0/24 peer-group NODES",
-        r"^\+ +ip prefix-list RACK-EXPORT seq \d+ permit 10\.61\.0\.20/32$",
-        (60, 180, 120, 360, 100)),
+        r"^\+ +ip prefix-list RACK-EXPORT seq \d+ permit 10\.61\.0\.20/32$"),
     SwitchKind(
         "cisco_nxos", "simulators.nxos:NxosSimulator", {"second": 0.05},
         "hostname {name}\nfeature lldp\nusername admin password 0 hunter2 role network-admin\n"
@@ -88,6 +83,5 @@ SWITCH_KINDS = {k.platform: k for k in (
         lambda ln: ln in ("feature bgp",) or ln.startswith("router bgp ")
         or _not_other(ln, "ip prefix-list "),
         "neighbor 10.64.0.0/24",
-        r"^\+ +ip prefix-list RACK-EXPORT seq \d+ permit 10\.61\.0\.20/32$",
-        (60, 180, 120, 300, 250)),
+        r"^\+ +ip prefix-list RACK-EXPORT seq \d+ permit 10\.61\.0\.20/32$"),
 )}

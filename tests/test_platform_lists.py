@@ -99,13 +99,3 @@ def test_napalm_shims_and_simulators_are_the_descriptors_napalm_names():
         assert driver_class(platform) in cls.__mro__, napalm_name
         assert cls.platform == platform
     assert set(SWITCH_KINDS) == set(named.values())
-
-
-def test_device_defaults_have_one_home():
-    """The simulators' defaults and the drivers' never-shown lines are the descriptor's."""
-    for name, kind in SWITCH_KINDS.items():
-        p = platforms.get(name)
-        d = p.defaults
-        assert kind.defaults == (d["keepalive"], d["hold"], d["restart_time"],
-                                 d["stalepath_time"], d["listen_limit"]), name
-        assert p.shown_defaults() == driver_class(name).DEFAULTS, name

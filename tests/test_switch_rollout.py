@@ -142,12 +142,14 @@ def _wait(cond, timeout: float = 5) -> bool:
 def test_settings_at_the_devices_defaults_are_no_change(switch_fabric, capsys) -> None:
     """A model whose timers equal the platform's defaults: the switch does not show
     those lines, and a plan after apply is still empty."""
-    from fabric import pipeline
+    from fabric import pipeline, platforms
     from fabric.deploy.drivers import driver_class
     from fabric.render.engine import device_config
 
     kind, model, sims, args = switch_fabric
-    keepalive, hold, restart, stale, limit = kind.defaults
+    d = platforms.get(kind.platform).defaults       # platform.yml's
+    keepalive, hold, restart, stale, limit = (d["keepalive"], d["hold"], d["restart_time"],
+                                              d["stalepath_time"], d["listen_limit"])
     model.write_text(model.read_text().replace(
         "    keepalive: 3\n    hold: 9\n"
         "    graceful_restart: {restart_time: 120, stalepath_time: 360}\n",

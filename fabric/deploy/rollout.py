@@ -23,7 +23,7 @@ from fabric.deploy.drivers import SwitchDriver
 from fabric.deploy.lock import ApplyLock
 from fabric.deploy.plan import remediation_as_diff
 from fabric.deploy.targets import Target
-from fabric.intent.types import Intent
+from fabric.intent.types import Intent, Role
 
 BACKUP_ROOT = Path(os.environ.get("FABRIC_BACKUP_DIR",
                                   Path.home() / ".local" / "state" / "bgp-fabric" / "backups"))
@@ -70,8 +70,8 @@ class RolloutReport:
 
 
 def stages(intent: Intent, devices: list[str], canary: str | None) -> list[tuple[str, list[str]]]:
-    racks = [n for n in devices if intent.devices[n].role != "core"]
-    cores = [n for n in devices if intent.devices[n].role == "core"]
+    racks = [n for n in devices if intent.devices[n].role != Role.CORE]
+    cores = [n for n in devices if intent.devices[n].role == Role.CORE]
     first = canary or next((n for n in sorted(racks, key=lambda n: (intent.devices[n].rack or "",
                                                                      n))), None)
     out = []

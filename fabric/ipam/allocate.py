@@ -67,9 +67,10 @@ def allocate(model: Model, stored: dict[str, dict[str, Any]], prune: bool = Fals
     and on any change that would move a stored allocation unless `renumber`."""
     renames = find_renames(model, stored)
     if renames and not renumber:
+        diag = model.diag.fresh()
         for r in renames:
-            model.diag.add(r.path, rename_problem(r))
-        model.diag.raise_if_errors()
+            diag.add(r.path, rename_problem(r))
+        diag.raise_if_errors()
     alloc = _Allocator(model, stored, prune, renumber).run()
     lines = [renumbered_line(r) for r in renames]
     alloc.renumbered[:0] = lines
@@ -101,9 +102,11 @@ class _Allocator:
         self.out = Allocation(state={s: {} for s in SECTIONS})
         self.moves: list[Move] = []
         self.pool_causes: dict[str, Cause] = {}     # rack → why its pool moves
+        # IPAM's own problems, located in the model file (the model stays as loaded).
+        self.diag = model.diag.fresh()
 
     def problem(self, path: Path, message: str) -> None:
-        self.m.diag.add(path, message)
+        self.diag.add(path, message)
 
     def run(self) -> Allocation:
         self._asns()
@@ -113,7 +116,7 @@ class _Allocator:
         self._router_ids()
         self._identity()
         self._settle_moves()
-        self.m.diag.raise_if_errors()
+        self.diag.raise_if_errors()
         return self.out
 
     def _keep_or_drop(self, section: str, key: str, wanted: bool) -> bool:
@@ -158,7 +161,7 @@ class _Allocator:
             self.out.renumbered += lines
             self.out.changes += lines
             return
-        if self.m.diag.errors:
+        if self.diag.errors:
             return      # moves that follow from a clash or an exhaustion would be noise
         groups: dict[Cause, list[Move]] = {}
         for mv in self.moves:

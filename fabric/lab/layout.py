@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fabric.intent.types import Intent
+from fabric.intent.types import Intent, Role
 
 RUN_ROOT = Path("/run/bgp-fabric")
 IFNAME_MAX = 15   # Linux IFNAMSIZ - 1
@@ -19,7 +19,7 @@ class Speaker:
     device: str
     netns: str
     kind: str          # "frr" | "gobgp"
-    role: str
+    role: Role
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def plan_lab(intent: Intent) -> LabPlan:
     # ToR–core links: one veth per /31; names by position, well under 15 characters.
     core_port: dict[str, int] = {}
     for d in devs.values():
-        if d.role != "tor":
+        if d.role != Role.TOR:
             continue
         ns = prefix + d.name
         links = [i for i in d.interfaces if i.kind == "link"]

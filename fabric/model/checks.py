@@ -285,7 +285,7 @@ def _listeners(r: ParsedRack) -> list[tuple[int, str]]:
 
 
 def _announcements(m: ParsedModel) -> list[tuple[int, str, str]]:
-    """(prefixes, rack, what) for every session max_prefixes limits (see intent.py):
+    """(prefixes, rack, what) for every session max_prefixes limits (see intent/build.py):
     each node's own routes, the whole rack from a route reflector, and a ToR's export."""
     vips: dict[str, list[str]] = defaultdict(list)
     for v in m.vips:

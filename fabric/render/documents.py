@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import jinja2
 
-from fabric.intent.types import Intent
+from fabric.intent.types import Intent, Role
 
 Table = tuple[Sequence[str], list[Sequence[object]]]
 
@@ -22,7 +22,7 @@ def tables(intent: Intent) -> dict[str, Table]:
              for d in switches])
     links: Table = (("tor", "tor_address", "core", "core_address", "link"), [])
     for d in switches:
-        if d.role == "tor":
+        if d.role == Role.TOR:
             for i in d.interfaces:
                 if i.kind == "link":
                     core_if = next(c for c in devs[i.peer].interfaces if c.peer == d.name)

@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 from fabric import platforms
+from fabric.intent.dump import plain
 from fabric.intent.types import Device, Intent
 from fabric.render import documents, kubernetes
 from fabric.render.context import context
@@ -52,6 +53,11 @@ def _step(platform: str) -> Callable[[Device, Intent], dict[str, Any]]:
 def structured(device: Device, intent: Intent) -> dict[str, Any]:
     """The device's structured config: what its platform's templates walk over."""
     return _step(device.platform)(device, intent)
+
+
+def structured_data(device: Device, intent: Intent) -> dict[str, Any]:
+    """`structured()` as plain data, for the golden snapshots (tests/golden/*/structured/)."""
+    return plain(structured(device, intent))
 
 
 def device_files(device: Device, intent: Intent) -> dict[str, str]:
