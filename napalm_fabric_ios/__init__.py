@@ -10,5 +10,9 @@ from fabric.platforms.cisco_ios.driver import CiscoIosDriver as _CiscoIos
 class CiscoIosDriver(_CiscoIos):
     """The driver of fabric.platforms.cisco_ios.driver, under its NAPALM name."""
 
+    # This project's platform name. NAPALM's IOSDriver sets its own `platform` ("ios")
+    # on each instance, for its profiles: left as it is.
+    platform = "cisco_ios"
+
 
 __all__ = ["CiscoIosDriver"]

@@ -22,7 +22,8 @@ from fabric.deploy.drivers.errors import (
     DriverError,
     HostKeyError,
 )
-from fabric.platforms.h3c_comware.driver import PROMPT, ComwareDriver, config_items
+from fabric.platforms.h3c_comware.dialect import PROMPT, config_items
+from fabric.platforms.h3c_comware.driver import ComwareDriver
 
 pytestmark = pytest.mark.sim
 

@@ -42,3 +42,7 @@ def test_every_driver_has_every_member_with_the_protocols_parameters(platform):
                 assert got[param] == default, \
                     f"{cls.__name__}.{name}: {param} defaults to {got[param]!r}, not {default!r}"
     assert "hostname" in SwitchDriver.__annotations__
+    # The form of compare_config is declared, so plan never guesses it from the text.
+    assert "compare_is_diff" in SwitchDriver.__annotations__
+    assert isinstance(cls.compare_is_diff, bool)
+    assert cls.compare_is_diff == (platform == "frr")

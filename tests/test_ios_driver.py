@@ -26,7 +26,8 @@ from fabric.deploy.drivers.errors import (
     DriverError,
     HostKeyError,
 )
-from fabric.platforms.cisco_ios.driver import CiscoIosDriver, config_items
+from fabric.platforms.cisco_ios.dialect import config_items, remediation, replace_text
+from fabric.platforms.cisco_ios.driver import CiscoIosDriver
 
 pytestmark = pytest.mark.sim
 
@@ -271,9 +272,8 @@ def test_the_replace_file_is_the_running_config_with_the_owned_sections_swapped(
     running = IosDevice("sw")
     running.load(BASE + "ip prefix-list TO-NODES seq 5 deny 1.0.0.0/8\n"
                  "router bgp 64603\n neighbor 10.9.9.9 remote-as 65000\n")
-    drv = CiscoIosDriver("h", "u", "p")
-    text = drv.replace_text(running.running_file(), golden(), {"TO-NODES", "RACK-ROUTES",
-                                                               "FABRIC-IN", "RACK-EXPORT"})
+    text = replace_text(running.running_file(), golden(), {"TO-NODES", "RACK-ROUTES",
+                                                           "FABRIC-IN", "RACK-EXPORT"})
     items = config_items(text)
     assert unowned(items) == unowned(config_items(running.running_file()))
     assert helpers.owned_sorted(items, is_owned) == owned_sorted(golden())
@@ -552,16 +552,12 @@ def test_wrong_password_error_does_not_show_it(sim: IosSimulator, known_hosts: P
 
 
 def test_a_key_the_driver_cannot_decode_compares_on_presence() -> None:
-    drv = CiscoIosDriver("h", "u", "p")
-    running = config_items("router bgp 65001\n neighbor 10.0.0.2 remote-as 65002\n"
-                           " neighbor 10.0.0.2 password 7 XX-not-type-7\n")
-    same = config_items("router bgp 65001\n neighbor 10.0.0.2 remote-as 65002\n"
-                        " neighbor 10.0.0.2 password Any-Key\n")
-    assert not list(drv._remediation(running, same, set()).all_children())
-    gone = config_items("router bgp 65001\n neighbor 10.0.0.2 remote-as 65002\n")
-    rem = drv._remediation(running, gone, set())
-    assert [c.cisco_style_text() for c in rem.all_children_sorted()] == \
-        ["router bgp 65001", " no neighbor 10.0.0.2 password"]
+    running = ("router bgp 65001\n neighbor 10.0.0.2 remote-as 65002\n"
+               " neighbor 10.0.0.2 password 7 XX-not-type-7\n")
+    assert remediation(running, "router bgp 65001\n neighbor 10.0.0.2 remote-as 65002\n"
+                       " neighbor 10.0.0.2 password Any-Key\n") == ""
+    assert remediation(running, "router bgp 65001\n neighbor 10.0.0.2 remote-as 65002\n") \
+        == "router bgp 65001\n no neighbor 10.0.0.2 password"
 
 
 def test_rollback_reports_what_the_device_refused(applied: IosSimulator,

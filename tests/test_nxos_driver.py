@@ -25,7 +25,8 @@ from fabric.deploy.drivers.errors import (
     DriverError,
     HostKeyError,
 )
-from fabric.platforms.cisco_nxos.driver import CiscoNxosDriver, config_items, replace_file
+from fabric.platforms.cisco_nxos.dialect import config_items, replace_file
+from fabric.platforms.cisco_nxos.driver import CiscoNxosDriver
 
 pytestmark = pytest.mark.sim
 

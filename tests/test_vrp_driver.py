@@ -23,7 +23,8 @@ from fabric.deploy.drivers.errors import (
     DriverError,
     HostKeyError,
 )
-from fabric.platforms.huawei_vrp.driver import PROMPT, VrpDriver, config_items
+from fabric.platforms.huawei_vrp.dialect import PROMPT, config_items
+from fabric.platforms.huawei_vrp.driver import VrpDriver
 
 pytestmark = pytest.mark.sim
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from fabric.deploy.outcome import Status
 from fabric.platforms.gobgp.client import GobgpClient
 
 
@@ -29,7 +30,7 @@ class Service(Protocol):
 @dataclass
 class NodeResult:
     node: str
-    action: str                      # installed | restarted | reloaded | unchanged
+    action: Status                   # installed | restarted | reloaded | unchanged
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
@@ -50,7 +51,7 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def install(service: Service, config: str) -> str:
+def install(service: Service, config: str) -> Status:
     """Write the config and bring gobgpd in line with it; returns what was done.
 
     Neighbor and peer-group changes are reloaded with SIGHUP; changes in
@@ -64,16 +65,16 @@ def install(service: Service, config: str) -> str:
         _write_private(path, config)
     if not service.running():
         service.start(graceful_restart=old is not None)
-        return "installed" if old is None else "restarted"
+        return Status.INSTALLED if old is None else Status.RESTARTED
     if old == config:
-        return "unchanged"
+        return Status.UNCHANGED
     before, after = tomllib.loads(old or ""), tomllib.loads(config)
     if any(before.get(k) != after.get(k) for k in RESTART_SECTIONS):
         service.stop()
         service.start(graceful_restart=True)
-        return "restarted"
+        return Status.RESTARTED
     service.reload()
-    return "reloaded"
+    return Status.RELOADED
 
 
 def reconcile(client: GobgpClient, prefixes: list[str], next_hop: str) -> tuple[list, list]:

@@ -30,11 +30,12 @@ class DevicePlan:
         return {**asdict(self), "added": self.added, "removed": self.removed}
 
 
-def remediation_as_diff(text: str) -> str:
-    """Drivers return either +/- lines (FRR) or the commands to push (vendor CLIs).
-    In the latter a line with deeper lines under it only opens a view: context."""
+def remediation_as_diff(text: str, is_diff: bool) -> str:
+    """`text` as a diff: as it is when the driver gives one (FRR), else (the commands
+    a vendor CLI is sent) each command added, an `undo`/`no` one removed, and a line
+    with deeper lines under it only context: it opens a view."""
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    if all(ln.startswith(("+ ", "- ", "  ")) for ln in lines):
+    if is_diff:
         return "\n".join(lines)
     out = []
     for i, ln in enumerate(lines):
@@ -53,7 +54,7 @@ def plan_device(target: Target, device: str) -> DevicePlan:
     try:
         drv.open()
         drv.load_replace_candidate(config=target.configs[device])
-        diff = remediation_as_diff(drv.compare_config())
+        diff = remediation_as_diff(drv.compare_config(), drv.compare_is_diff)
         drv.discard_config()
         return DevicePlan(device, True, target.mask(diff))
     except Exception as exc:

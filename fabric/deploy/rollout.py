@@ -16,40 +16,18 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fabric.deploy.drivers import SwitchDriver
 from fabric.deploy.lock import ApplyLock
+from fabric.deploy.outcome import DeviceOutcome, Status
 from fabric.deploy.plan import remediation_as_diff
 from fabric.deploy.targets import Target
 from fabric.intent.types import Intent, Role
 
 BACKUP_ROOT = Path(os.environ.get("FABRIC_BACKUP_DIR",
                                   Path.home() / ".local" / "state" / "bgp-fabric" / "backups"))
-
-
-FAILED = ("failed", "rolled-back")
-
-
-@dataclass
-class DeviceOutcome:
-    """What happened to one device: a switch (unchanged | applied | failed | rolled-back
-    | skipped) or, in the lab, a node (installed | reloaded | restarted | unchanged |
-    failed)."""
-
-    device: str
-    stage: str
-    status: str
-    detail: str = ""
-    backup: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status not in FAILED
-
-    def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "ok": self.ok}
 
 
 @dataclass
@@ -153,7 +131,7 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
         diff = drv.compare_config()
         if not diff:
             drv.discard_config()
-            return DeviceOutcome(device, stage, "unchanged")
+            return DeviceOutcome(device, stage, Status.UNCHANGED)
         before = baseline(drv, intent, device)
         running = drv.get_config("running")["running"]
         backup = str(_backup(target, intent.fabric, device, running))
@@ -163,20 +141,20 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
         if problem:
             raise RuntimeError(problem)
         drv.confirm_commit()
-        lines = remediation_as_diff(diff).splitlines()
+        lines = remediation_as_diff(diff, drv.compare_is_diff).splitlines()
         added = sum(ln.startswith("+") for ln in lines)
         removed = sum(ln.startswith("-") for ln in lines)
-        return DeviceOutcome(device, stage, "applied", f"+{added} -{removed}", backup)
+        return DeviceOutcome(device, stage, Status.APPLIED, f"+{added} -{removed}", backup)
     except Exception as exc:
         detail = target.mask(str(exc))
         if committed or drv.has_pending_commit():
             try:
                 drv.rollback()
-                return DeviceOutcome(device, stage, "rolled-back", detail, backup)
+                return DeviceOutcome(device, stage, Status.ROLLED_BACK, detail, backup)
             except Exception as rb:
                 detail += f"; rollback failed: {target.mask(str(rb))} (the device's timer " \
                           "reverts it)"
-        return DeviceOutcome(device, stage, "failed", detail, backup)
+        return DeviceOutcome(device, stage, Status.FAILED, detail, backup)
     finally:
         with contextlib.suppress(Exception):
             drv.close()
@@ -202,7 +180,7 @@ def rollout(intent: Intent, target: Target, devices: list[str], lock_path: Path,
             if bad:
                 report.stopped_at = stage
                 for later_stage, later in plan[i + 1:]:
-                    report.outcomes += [DeviceOutcome(d, later_stage, "skipped",
+                    report.outcomes += [DeviceOutcome(d, later_stage, Status.SKIPPED,
                                                       f"rollout stopped at {stage}")
                                         for d in later]
                 break
@@ -214,7 +192,7 @@ def rollout(intent: Intent, target: Target, devices: list[str], lock_path: Path,
 def _final_check(intent: Intent, target: Target, report: RolloutReport, wait: float) -> None:
     """Every static session of every changed device, now that every stage is done."""
     for o in report.outcomes:
-        if o.status != "applied":
+        if o.status != Status.APPLIED:
             continue
         drv = target.connect(o.device)
         try:

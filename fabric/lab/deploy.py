@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from fabric.deploy import secrets
 from fabric.deploy.nodes import deploy
-from fabric.deploy.rollout import DeviceOutcome, apply_device
+from fabric.deploy.outcome import DeviceOutcome, Status
+from fabric.deploy.rollout import apply_device
 from fabric.intent.types import Intent
 from fabric.lab.lab import frr_instance, gobgp_service, lab_configs, require_up
 from fabric.lab.layout import LabPlan, plan_lab
@@ -32,7 +33,7 @@ def _node(intent: Intent, plan: LabPlan, device: str, config: str,
         res = deploy(device, gobgp_service(plan, device), config,
                      [str(p) for p in d.originate], str(d.router_id))
     except Exception as exc:
-        return DeviceOutcome(device, "nodes", "failed", secrets.mask(str(exc), values))
+        return DeviceOutcome(device, "nodes", Status.FAILED, secrets.mask(str(exc), values))
     return DeviceOutcome(device, "nodes", res.action,
                          f"+{len(res.added)} -{len(res.removed)} paths")
 

@@ -160,6 +160,7 @@ def main() -> None:
     from fabric.cli import targets
     from fabric.deploy import plan, rollout
     from fabric.deploy.credentials import Credentials, CredentialStore
+    from fabric.deploy.outcome import Status
     from fabric.errors import InputError, OperationalError
 
     p = module.params
@@ -187,10 +188,10 @@ def main() -> None:
                                "prepared": result.diff})
     outcome = rollout.apply_device(intent, target, device, "ansible", p["confirm_timer"],
                                    p["verify_wait"])
-    if outcome.status in ("failed", "rolled-back"):
+    if not outcome.ok:
         module.fail_json(msg=f"{device}: {outcome.status}: {outcome.detail}",
                          status=outcome.status, backup=outcome.backup)
-    module.exit_json(changed=outcome.status == "applied", status=outcome.status,
+    module.exit_json(changed=outcome.status == Status.APPLIED, status=outcome.status,
                      detail=outcome.detail, backup=outcome.backup)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from importlib import import_module
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from fabric import platforms
 from fabric.observed import Neighbor
@@ -19,6 +19,9 @@ class SwitchDriver(Protocol):
     whether a commit waits for confirmation on the device's timer."""
 
     hostname: str
+    # compare_config's form: "+ line"/"- line" (a diff, FRR's frr-reload) or the
+    # commands a push sends (the vendor CLIs), which plan shows as a diff.
+    compare_is_diff: ClassVar[bool]
 
     def __init__(self, hostname: str, username: str, password: str, timeout: int = 60,
                  optional_args: dict[str, Any] | None = None) -> None: ...

@@ -1,14 +1,18 @@
 """What the netmiko-based switch drivers (H3C Comware, Huawei VRP) share.
 
-`NetmikoCliDriver` is the NAPALM driver contract over one netmiko SSH session to a
-CLI switch that configures with `undo` (on `session.SwitchSession`: host keys, login
-errors, secrets, the owned candidate): `get_config`, the remediation hier_config
-computes between the owned sections of the running config and the candidate, pushing
-it line by line with every answer checked, and the BGP getters. A vendor module
-subclasses it and sets what differs: its prompts and error markers, its config text
-format, which sections it owns, its hier_config driver, its errors, how it commits,
-confirms, saves and rolls back, and the layout of its peer tables. The class
-attributes below list every such knob.
+`UndoDialect` is the text side of a CLI switch that configures with `undo` (on
+`session.Dialect`, no I/O): a key the device shows only as a cipher compared on
+presence, what `undo peer X` / `undo group G` take with them, a merge that keeps
+only additions, and the declarations of what a vendor's dialect sets (prompts,
+error markers, the peer syntax, the layout of its displays). A platform's
+`dialect.py` subclasses it.
+
+`NetmikoCliDriver` is the NAPALM driver contract over one netmiko SSH session to
+such a switch (on `session.SwitchSession`: host keys, login errors, secrets, the
+owned candidate): `get_config`, the remediation of its dialect pushed line by line
+with every answer checked, and the BGP getters. A vendor's driver class derives from
+its dialect class first, then from `NetmikoCliDriver`, and adds how it commits,
+confirms, saves and rolls back. The class attributes below list every knob.
 
 Getters (`get_bgp_neighbors`, `get_bgp_neighbors_detail`; a vendor adds `get_facts`)
 are in the shapes of `getters`: the peer table by the vendor's ntc-templates template
@@ -35,161 +39,32 @@ from typing import Any, ClassVar
 
 from hier_config import HConfig
 from hier_config.child import HConfigChild
-from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
-from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
 from netmiko import ConnectHandler
 
+from fabric.deploy.drivers.dialect import Items, UndoDialect, redact
 from fabric.deploy.drivers.errors import CommitError, DeviceConnectionError, DriverError
 from fabric.deploy.drivers.getters import Peer, bgp_neighbors, bgp_neighbors_detail
-from fabric.deploy.drivers.session import PW_MARK, Items, SwitchSession, TrackedCommit, redact
+from fabric.deploy.drivers.session import SwitchSession, TrackedCommit
 from fabric.observed import Neighbor
 
 # ---------------------------------------------------------------------- peer tables
 
 
-def seconds(updown: str) -> int:
-    """`08:30:47`, `0286h47m`, `12d03h`, `00h09m54s` → seconds (the forms seen in
-    captures)."""
-    if m := re.fullmatch(r"(\d+):(\d\d):(\d\d)", updown):
-        return int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3])
-    if m := re.fullmatch(r"(\d+)h(\d+)m(?:(\d+)s)?", updown):
-        return int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3] or 0)
-    if m := re.fullmatch(r"(\d+)d(\d+)h", updown):
-        return int(m[1]) * 86400 + int(m[2]) * 3600
-    return 0
+class NetmikoCliDriver(UndoDialect, TrackedCommit, SwitchSession):
+    """The shared driver; a vendor's driver class derives from its dialect (an
+    `UndoDialect`) and this, sets the attributes below (and those of `SwitchSession`)
+    and the vendor-specific methods (`_leave`, `_apply`, `commit_config`, `_save`,
+    `_device_pending`, `confirm_commit`, `rollback`)."""
 
-
-_UNIT = {"year": 31536000, "week": 604800, "day": 86400, "hour": 3600, "minute": 60,
-         "second": 1}
-
-
-def uptime_seconds(text: str) -> int:
-    """`0 weeks, 1 day, 2 hours, 5 minutes` (a `display version` uptime) → seconds."""
-    return sum(int(n) * _UNIT[unit] for n, unit in
-               re.findall(r"(\d+)\s+(year|week|day|hour|minute|second)s?", text))
-
-
-# ---------------------------------------------------------------------- hier_config
-
-
-class ShortUndoMixin:
-    """Put before a hier_config driver (which gives `negation_prefix`): `undo_forms` are
-    (pattern on "undo <line>", replacement), the first match wins; `idempotent` are
-    patterns whose groups say which earlier line a line overwrites in place."""
-
-    undo_forms: ClassVar[list[tuple[re.Pattern[str], str]]] = []
-    idempotent: ClassVar[list[re.Pattern[str]]] = []
-    negation_prefix: str
-
-    def swap_negation(self, child: HConfigChild) -> HConfigChild:
-        if child.text.startswith(self.negation_prefix):
-            child.text = child.text.removeprefix(self.negation_prefix)
-            return child
-        text = f"{self.negation_prefix}{child.text}"
-        for pattern, repl in self.undo_forms:
-            if pattern.match(text):
-                text = pattern.sub(repl, text)
-                break
-        child.text = text
-        return child
-
-    def _idem_key(self, text: str) -> tuple[str, ...] | None:
-        for pattern in self.idempotent:
-            if m := pattern.match(text):
-                return (pattern.pattern, *m.groups())
-        return None
-
-    def idempotent_for(self, config: HConfigChild,
-                       other_children: Iterable[HConfigChild]) -> HConfigChild | None:
-        key = self._idem_key(config.text)
-        if key is None:
-            return None
-        for other in other_children:
-            if other.text != config.text and self._idem_key(other.text) == key:
-                return other
-        return None
-
-
-def hier_rules(*, comments: str, first: str | tuple[str, ...], last: tuple[str, ...],
-               peer: str, af: str) -> HConfigDriverRules:
-    """One space per level, comment lines (`comments`) and `return` dropped, and the push
-    order: top-level lines starting with `first` (prefix lists...) before the BGP view,
-    removals starting with `last` after it; in the BGP view deleted peers/groups first,
-    then other undos, groups, peers (`peer` is the vendor's `peer X` pattern), their
-    settings, and the address family (`af`) last."""
-    def at(*rules: MatchRule, weight: int) -> OrderingRule:
-        return OrderingRule(match_rules=rules, weight=weight)
-
-    any_, bgp, family = (MatchRule(re_search="."), MatchRule(startswith="bgp "),
-                         MatchRule(startswith=af))
-    delete = rf"^undo (?:{peer}|group \S+)$"
-    return HConfigDriverRules(
-        indentation=1,
-        per_line_sub=[PerLineSubRule(search=comments, replace=""),
-                      PerLineSubRule(search=r"^return$", replace="")],
-        # hier_config's default weight is 0 and the last matching rule wins:
-        # everything starts at 500, then the rules below move lines earlier/later.
-        ordering=[
-            at(any_, weight=500), at(any_, any_, weight=500),
-            at(any_, any_, any_, weight=500),
-            at(MatchRule(startswith="undo bgp "), weight=100),
-            at(MatchRule(startswith=first), weight=300),
-            at(MatchRule(startswith=last), weight=700),
-            at(bgp, MatchRule(re_search=delete), weight=100),
-            at(bgp, MatchRule(startswith="undo "), weight=200),
-            at(bgp, MatchRule(startswith="group "), weight=300),
-            at(bgp, MatchRule(re_search=rf"^{peer} (?:as-number|group) "), weight=400),
-            at(bgp, family, weight=600),
-            at(bgp, family, MatchRule(startswith="undo "), weight=200),
-        ],
-    )
-
-
-def _drop_negations(node: HConfig | HConfigChild) -> None:
-    """Merge: keep only additions and overwrites; drop the views left empty."""
-    for child in list(node.children):
-        if child.text.startswith("undo "):
-            child.delete()
-            continue
-        had = bool(child.children)
-        _drop_negations(child)
-        if had and not child.children and not child.new_in_config:
-            child.delete()
-
-
-# ---------------------------------------------------------------------- the driver
-
-
-class NetmikoCliDriver(TrackedCommit, SwitchSession):
-    """The shared driver; a vendor subclass sets the attributes below (and those of
-    `SwitchSession`) and the vendor-specific methods (`_errors`, `_leave`, `_apply`,
-    `commit_config`, `_save`, `_device_pending`, `confirm_commit`, `rollback`,
-    `_group_range`)."""
-
-    # ----- per vendor: identity, errors
-    device_type: ClassVar[str]                  # netmiko's
-    hier_driver: ClassVar[type[HConfigDriverBase]]  # the hier_config driver class
-    # ----- per vendor: device text
-    PROMPT: ClassVar[str]                       # a prompt at the end of the output
-    QUESTION: ClassVar[str]                     # a [Y/N] question at the end
-    PROMPT_LINE: ClassVar[re.Pattern[str]]      # a line that is only a prompt
+    device_type: ClassVar[str | None]           # netmiko's (the descriptor's)
     error_join: ClassVar[str] = " "             # joins the error lines in a message
-    PEER_ID: ClassVar[str]                      # pattern of X in `peer X ...`
-    AF: ClassVar[str]                           # how the address-family view starts
-    MEMBER_END: ClassVar[str]                   # what may follow `peer X group G`
-    # ----- per vendor: peer tables
     PEERS: ClassVar[str]                        # the summary command
-    ROUTER_ID: ClassVar[re.Pattern[str]]
-    LOCAL_AS: ClassVar[re.Pattern[str]]
     PEERS_VERBOSE: ClassVar[str]                # the verbose command (GR, remote ID)
-    VERBOSE_PEER: ClassVar[re.Pattern[str]]     # starts a peer's block: group 1 address
-    REMOTE_ID: ClassVar[re.Pattern[str]]        # the remote router ID in it
 
     def __init__(self, hostname: str, username: str, password: str, timeout: int = 60,
                  optional_args: dict[str, Any] | None = None):
         self._session_init(hostname, username, password, timeout, optional_args)
         self._conn: Any = None
-        self._hdriver = self.hier_driver()
         self._candidate: Items | None = None
         self._candidate_text = ""
         self._merge = False
@@ -224,10 +99,6 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
         if lines and (self.PROMPT_LINE.match(lines[-1]) or re.search(self.QUESTION, lines[-1])):
             prompt = lines.pop().strip()
         return lines, prompt
-
-    def _errors(self, lines: list[str]) -> list[str]:
-        """The device's error lines in an answer (per vendor)."""
-        raise NotImplementedError
 
     def _command(self, line: str, timeout: float | None = None) -> str:
         """A display or other command whose output we want; raises on an error marker."""
@@ -297,79 +168,11 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
         self._drop_candidate()
 
     # ----- remediation
-    def _presence_only(self, line: str, path: list[str]) -> str | None:
-        if m := re.match(rf"^(peer {self.PEER_ID}) password (?:simple|cipher) \S+$", line):
-            return f"{m.group(1)} password {PW_MARK}"
-        return None
-
-    def _adjust(self, rem: HConfig, have: HConfig, want: HConfig, merge: bool) -> None:
-        if merge:
-            _drop_negations(rem)
-        else:
-            self._cascade(rem, have, want)
-
     def compare_config(self) -> str:
         """The remediation, in push order; empty when the device already matches."""
         if self._candidate is None:
             return ""
-        running = self.config_items(self._running())
-        return self._render(self._remediation(running, self._candidate, self._names,
-                                              self._merge))
-
-    # ----- post-processing of the remediation
-    def _peer_of(self, text: str) -> str | None:
-        m = re.match(rf"^(?:undo )?peer ({self.PEER_ID}) ", text)
-        return m.group(1) if m else None
-
-    def _af(self, bgp: HConfigChild | None) -> HConfigChild | None:
-        if bgp is None:
-            return None
-        return next((c for c in bgp.children if c.text.startswith(self.AF)), None)
-
-    def _cascade(self, rem: HConfig, have: HConfig, want: HConfig) -> None:
-        """After `undo peer X` / `undo group G` the device has dropped everything of X (or
-        of G and its members): remove the now-pointless `undo peer X ...` lines, and push
-        every wanted line of a peer or group that is being re-created."""
-        rbgp, hbgp, wbgp = _bgp(rem), _bgp(have), _bgp(want)
-        if rbgp is None or hbgp is None or wbgp is None or rbgp.text != hbgp.text:
-            return
-        gone: set[str] = set()
-        for c in rbgp.children:
-            if m := re.match(rf"^undo peer ({self.PEER_ID})$", c.text):
-                gone.add(m.group(1))
-            elif m := re.match(r"^undo group (\S+)$", c.text):
-                group = m.group(1)
-                gone.add(group)
-                member = rf"^peer {self.PEER_ID} group {re.escape(group)}{self.MEMBER_END}"
-                for h in hbgp.children:
-                    if re.match(member, h.text):
-                        gone.add(self._peer_of(h.text) or "")
-        if not gone:
-            return
-        raf = self._af(rbgp)
-        for view in (rbgp, raf):
-            if view is None:
-                continue
-            for c in list(view.children):
-                if c.text.startswith("undo peer ") and self._peer_of(c.text) in gone and \
-                        not re.match(rf"^undo peer {self.PEER_ID}$", c.text):
-                    c.delete()
-        waf = self._af(wbgp)
-        for peer in sorted(gone):
-            for c in wbgp.children:
-                if (self._peer_of(c.text) == peer or c.text.split()[:2] == ["group", peer]) \
-                        and rbgp.children.get(c.text) is None:
-                    rbgp.add_child(c.text).new_in_config = True
-            if waf is None:
-                continue
-            for c in waf.children:
-                if self._peer_of(c.text) == peer:
-                    if raf is None:
-                        raf = rbgp.add_child(waf.text)
-                    if raf.children.get(c.text) is None:
-                        raf.add_child(c.text).new_in_config = True
-        if raf is not None and not raf.children:
-            raf.delete()
+        return self.compare(self._running(), self._candidate, self._names, self._merge)
 
     # ----- push
     def _system_view(self) -> str:
@@ -440,12 +243,6 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
         return " ".join(lines).lower()
 
     # ----- getters
-    def _summary_rows(self, text: str) -> list[dict[str, Any]]:
-        """The rows of the vendor's peer table (per vendor: its ntc-template), each
-        with address, remote_as, prefixes, uptime, state, msgs_in, msgs_out, out_q,
-        dynamic."""
-        raise NotImplementedError
-
     def _sysname(self) -> str:
         """The device's name, as its prompt shows it (netmiko's base prompt)."""
         return str(self._require().base_prompt).strip("<>[]~*")
@@ -528,10 +325,6 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
         """NAPALM's shape and semantics (see `getters`)."""
         return bgp_neighbors_detail(self._peers()[1], neighbor_address)
 
-    def _group_range(self, line: str) -> tuple[ipaddress.IPv4Network, str] | None:
-        """(addresses, group) if a BGP-view line puts peers into a group (per vendor)."""
-        raise NotImplementedError
-
     def _descriptions(self, addresses: Iterable[str]) -> dict[str, str]:
         """peer address → description from the BGP view; a peer that is a member of a
         group (or came up inside a group's range) gets the group's."""
@@ -560,5 +353,3 @@ class NetmikoCliDriver(TrackedCommit, SwitchSession):
         return out
 
 
-def _bgp(tree: HConfig | HConfigChild) -> HConfigChild | None:
-    return next((c for c in tree.children if c.text.startswith("bgp ")), None)

@@ -5,10 +5,16 @@ masked in errors and in the log records of the libraries underneath, reading a
 candidate of the sections the tool owns, and a private local copy of a file that
 holds keys.
 
-A driver class derives from `SwitchSession`, sets the class attributes below, calls
-`_session_init` from its `__init__` (and sets `_hdriver`, its hier_config driver),
-and opens its connection inside `with self._login():`. `TrackedCommit` adds the
-bookkeeping of a commit that waits for confirmation on the device's timer.
+`Dialect` is the part without I/O: a CLI's config text, the sections the tool owns,
+the settings the device never shows, and the remediation hier_config computes from
+them. A platform's `dialect.py` subclasses it and its pure `remediation(running,
+intended)` is what the driver's `compare_config` shows for that running config.
+
+A driver class derives from `SwitchSession` (a `Dialect`), sets the class attributes
+below, calls `_session_init` from its `__init__` (its hier_config driver `_hdriver`
+is made from `hier_driver`, or set there), and opens its connection inside
+`with self._login():`. `TrackedCommit` adds the bookkeeping of a commit that waits
+for confirmation on the device's timer.
 """
 
 from __future__ import annotations
@@ -19,13 +25,13 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from hier_config import HConfig, get_hconfig
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
+from fabric.deploy.drivers.dialect import Dialect, Items, redact
 from fabric.deploy.drivers.errors import (
     AuthenticationError,
     CandidateError,
@@ -33,28 +39,16 @@ from fabric.deploy.drivers.errors import (
     DriverError,
     HostKeyError,
 )
-from fabric.deploy.secrets import replace_tokens
 from fabric.errors import OperationalError
 
-Items = list[tuple[int, str]]
-PW_MARK = "(configured)"       # a key the device shows only as a cipher: compared on presence
-
 # Logger filters see only the records of their own logger, not of its children: every
-# logger that may print a line sent to or read from a device is named.
+# logger that may print a line sent to or read from a device is named; a driver on a
+# library of its own adds that library's (`LOGGERS`).
 LIBRARY_LOGGERS = ("netmiko", "netmiko.base_connection", "netmiko.channel", "paramiko",
-                   "paramiko.transport", "scp", "napalm", "napalm.base", "napalm.base.helpers",
-                   "napalm.ios", "napalm.ios.ios", "napalm.nxos", "napalm.nxos.nxos",
-                   "napalm.nxos_ssh", "napalm.nxos_ssh.nxos_ssh")
+                   "paramiko.transport", "scp", "napalm", "napalm.base", "napalm.base.helpers")
 
 
 # ---------------------------------------------------------------------- secrets
-
-
-def redact(text: str, secret: re.Pattern[str], secrets: Iterable[str] = ()) -> str:
-    """Mask what follows a key word (`secret`'s group 1 is kept) and every known
-    secret."""
-    text = secret.sub(r"\1******", text)
-    return replace_tokens(text, dict.fromkeys((s for s in secrets if s), "******"))
 
 
 class Redactor(logging.Filter):
@@ -91,44 +85,12 @@ def private_copy(text: str, name: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-# ---------------------------------------------------------------------- config text
-
-
-def sections(items: Items) -> list[Items]:
-    """The items grouped by top-level line (each with the lines under it)."""
-    out: list[Items] = []
-    for depth, line in items:
-        if depth == 0 or not out:
-            out.append([(depth, line)])
-        else:
-            out[-1].append((depth, line))
-    return out
-
-
-# ---------------------------------------------------------------------- the session
-
-
-class SwitchSession:
+class SwitchSession(Dialect):
     """The vendor-neutral half of a switch driver (see the module doc)."""
 
     name: ClassVar[str]                         # "ComwareDriver", for repr
     log: ClassVar[logging.Logger]               # the vendor module's logger
-    SECRET: ClassVar[re.Pattern[str]]           # (key word + space)(the secret)
-    owned_text: ClassVar[str]                   # what is owned, for the refusal message
-    # Lines in the BGP section that set the device's default: the device does not show
-    # them, so a comparison drops them on both sides (else a plan never ends).
-    DEFAULTS: ClassVar[frozenset[str]] = frozenset()
-
-    # Per vendor, the module's functions as `staticmethod(config_items)`.
-    @staticmethod
-    def config_items(text: str) -> Items:
-        """A config text as (depth, line) items."""
-        raise NotImplementedError
-
-    @staticmethod
-    def owned_kind(head: str) -> str | None:
-        """The kind of an owned top-level line: "pl:NAME", another kind, or None."""
-        raise NotImplementedError
+    LOGGERS: ClassVar[tuple[str, ...]] = ()     # its own library's loggers
 
     hostname: str
     username: str
@@ -185,7 +147,7 @@ class SwitchSession:
         return cls(self._secret(f"{self.hostname}: {message}"), **kw)
 
     def _loggers(self) -> tuple[str, ...]:
-        return (*LIBRARY_LOGGERS, self.log.name)
+        return (*LIBRARY_LOGGERS, *self.LOGGERS, self.log.name)
 
     def _attach_filter(self) -> None:
         for name in self._loggers():
@@ -227,102 +189,17 @@ class SwitchSession:
                               f"cannot connect to port {self.port}: {reason}") from None
 
     # ----- the candidate
-    INDENT: ClassVar[int] = 1                   # spaces per level in hier_config's text
-    _hdriver: Any
-
-    def _presence_only(self, line: str, path: list[str]) -> str | None:
-        """A key line the device shows only as a cipher, in the form compared on
-        presence (`... password (configured)`); None for any other line. `path` holds
-        the lines of the views above it (per vendor; none by default)."""
-        return None
-
-    def _tree(self, items: Items, originals: dict[tuple[str, ...], str] | None = None
-              ) -> HConfig:
-        """hier_config tree of a config; key lines in their presence-only form, the
-        original line kept in `originals` (by path) for the remediation to push."""
-        lines = []
-        path: list[str] = []
-        for depth, line in items:
-            del path[depth:]
-            text = self._presence_only(line, path) or line
-            path.append(text)
-            if originals is not None and text != line:
-                originals[tuple(path)] = line
-            lines.append(" " * (self.INDENT * depth) + text)
-        return get_hconfig(self._hdriver, "\n".join(lines))
-
-    def _adjust(self, rem: HConfig, have: HConfig, want: HConfig, merge: bool) -> None:
-        """Per vendor: what the device does that hier_config does not know (what a
-        removal takes with it; a merge keeps only additions)."""
-
-    def _remediation(self, running: Items, target: Items, names: set[str],
-                     merge: bool = False) -> HConfig:
-        """The lines that turn the owned sections of `running` into `target`, settings
-        at the device's defaults left out of both, keys pushed as the candidate has them."""
-        originals: dict[tuple[str, ...], str] = {}
-        have = self._tree(self._without_defaults(self._owned(running, names)))
-        want = self._tree(self._without_defaults(target), originals)
-        rem = have.config_to_get_to(want)
-        self._adjust(rem, have, want, merge)
-        for child in rem.all_children():
-            if (orig := originals.get(tuple(child.path()))) is not None:
-                child.text = orig
-        return rem.set_order_weight()
-
-    @staticmethod
-    def _render(rem: HConfig) -> str:
-        """A remediation as the lines to push, in order, indented by view."""
-        return "\n".join(c.cisco_style_text() for c in rem.all_children_sorted())
-
     def _read_candidate(self, text: str) -> tuple[Items, set[str]]:
         """The candidate's items and the prefix-list names it owns; its keys join the
-        masked secrets. Refused: a line outside what this tool owns, or a text
-        hier_config cannot read."""
+        masked secrets. Refused as `Dialect._check_candidate` says, naming the device."""
         items = self.config_items(text)
         for _, line in items:
             for m in self.SECRET.finditer(line):
                 self._redactor.secrets.add(m.group(2))
-        names: set[str] = set()
-        foreign = []
-        for section in sections(items):
-            kind = self.owned_kind(section[0][1]) if section[0][0] == 0 else None
-            if kind is None:
-                foreign.append(section[0][1])
-            elif kind.startswith("pl:"):
-                names.add(kind[3:])
-        if foreign:
-            raise self._error(CandidateError,
-                              "the candidate has lines outside what this tool owns "
-                              f"({self.owned_text}): "
-                              + "; ".join(repr(f) for f in foreign[:5]))
         try:
-            self._tree(items)
-        except Exception as exc:    # a duplicate line, a section hier_config cannot read
-            raise self._error(CandidateError,
-                              f"the candidate cannot be read: {exc}") from None
-        return items, names
-
-    def _without_defaults(self, items: Items) -> Items:
-        """`items` less the leaf lines of the BGP section that are in `DEFAULTS`."""
-        out: Items = []
-        in_bgp = False
-        for i, (depth, line) in enumerate(items):
-            if depth == 0:
-                in_bgp = self.owned_kind(line) == "bgp"
-            leaf = i + 1 == len(items) or items[i + 1][0] <= depth
-            if not (in_bgp and depth and leaf and line in self.DEFAULTS):
-                out.append((depth, line))
-        return out
-
-    def _owned(self, items: Items, names: set[str]) -> Items:
-        """The owned sections of a config: every owned kind but prefix lists, and the
-        prefix lists named in `names`."""
-        out: Items = []
-        for section in sections(items):
-            kind = self.owned_kind(section[0][1])
-            if kind is not None and (not kind.startswith("pl:") or kind[3:] in names):
-                out += section
-        return out
+            return self._check_candidate(items)
+        except CandidateError as exc:
+            raise self._error(CandidateError, str(exc)) from None
 
 
 class TrackedCommit:

@@ -17,15 +17,11 @@ the candidate contains. A candidate line outside those is refused at load.
   `flash:/candidate_config.txt` by default, as NAPALM; `dest_file_system`,
   `inline_transfer`, `candidate_cfg`... pass through), and deleted with its
   directory; on flash it is deleted once the replace has run.
-* `compare_config()` is the remediation hier_config computes (its CISCO_IOS driver
-  with one-space indentation, IOS's short `no` forms, lines that overwrite in place,
-  and a dependency order: prefix lists, peer groups, neighbors, their settings, the
-  address family) between the owned sections of the running config and the candidate,
-  in push order; "" when nothing changes. It is what the replace will change in the
-  owned sections, for review: the commit itself is the device's `configure replace`.
-  Peer keys: a device with `service password-encryption` shows `password 7 <cipher>`;
-  type 7 is a published reversible encoding, so keys are compared decoded (a changed
-  key is detected). A key the driver cannot decode compares on presence only.
+* `compare_config()` is `dialect.remediation` of the running config of that moment
+  and the candidate (hier_config's, between the owned sections, in push order; keys
+  compared decoded from type 7; see fabric/platforms/cisco_ios/dialect.py); "" when
+  nothing changes. It is what the replace will change in the owned sections, for
+  review: the commit itself is the device's `configure replace`.
 * `commit_config(revert_in=seconds)`: IOS revert timers are whole minutes 1-120, so
   the seconds are rounded up and clamped to that range, then NAPALM's commit runs
   `configure replace flash:candidate_config.txt force revert trigger error timer M`
@@ -53,176 +49,54 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
-import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from hier_config import HConfig, get_hconfig
-from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
-from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
-from hier_config.platforms.driver_base import HConfigDriverRules
 from napalm.base import exceptions as nx
 from napalm.ios.ios import IOSDriver
 from netmiko import BaseConnection, ConnectHandler
 
+from fabric.deploy.drivers.dialect import Items
 from fabric.deploy.drivers.errors import (
     CandidateError,
     CommitError,
     DeviceConnectionError,
     DriverError,
 )
-from fabric.deploy.drivers.netmiko_cli import ShortUndoMixin
-from fabric.deploy.drivers.session import Items, SwitchSession, private_copy
+from fabric.deploy.drivers.session import SwitchSession, private_copy
 from fabric.observed import Neighbor
+from fabric.platforms.cisco_ios.dialect import (
+    LOCAL,
+    NB_PW,
+    PLATFORM,
+    ROW,
+    IosDialect,
+    asn,
+    config_items,
+    descriptions,
+    graceful_restart,
+    is_refusal,
+    refused,
+    replace_text,
+    revert_minutes,
+)
 
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------- device text
-
-# `neighbor X password [0|7] K`, `username U secret 9 H`, `enable secret ...`.
-SECRET = re.compile(r"(\b(?:password|secret)\s+(?:\d{1,2}\s+)?)(\S+)", re.IGNORECASE)
-_NB_PW = re.compile(r"^(neighbor \S+) password(?: ([07]))? (.+)$")
-_XLAT = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
-_AF = {"ipv4 unicast": "ipv4", "ipv6 unicast": "ipv6"}
-_SKIP = ("exit-address-family", "exit-bmp-server-mode", "exit-peer-policy",
-         "exit-peer-session", "end")
+_AF = {"ipv4 unicast": "ipv4", "ipv6 unicast": "ipv6"}     # NAPALM ios keys → documented
 
 
-def untype7(cipher: str) -> str | None:
-    """Decode Cisco's (reversible, published) type 7 encoding; None if it is not one."""
-    try:
-        seed = int(cipher[:2])
-        data = bytes.fromhex(cipher[2:])
-    except ValueError:
-        return None
-    if not data or seed > 15:
-        return None
-    return "".join(chr(b ^ ord(_XLAT[(seed + i) % len(_XLAT)])) for i, b in enumerate(data))
+class CiscoIosDriver(IosDialect, SwitchSession, IOSDriver):
+    """NAPALM's IOS driver with this tool's ownership, remediation (the dialect's),
+    secrets handling, host-key policy and errors (see the module doc)."""
 
-
-def config_items(text: str) -> Items:
-    """(depth, line) for every config line of an IOS text (show running-config or our
-    template): one space per level; `!` comments, `end`, the display header and the
-    `exit-...` lines that close sub-modes are dropped."""
-    out: Items = []
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        s = line.strip()
-        if not s or s.startswith("!") or s in _SKIP or \
-                s.startswith(("Building configuration", "Current configuration")):
-            continue
-        out.append((len(line) - len(line.lstrip(" ")), " ".join(s.split())))
-    return out
-
-
-def owned_kind(head: str) -> str | None:
-    """"bgp" for `router bgp N`, "pl:NAME" for `ip prefix-list NAME ...`, else None."""
-    if re.match(r"^router bgp \S+$", head):
-        return "bgp"
-    if m := re.match(r"^ip prefix-list (\S+) ", head):
-        return f"pl:{m.group(1)}"
-    return None
-
-
-def _asn(text: str) -> int:
-    if "." in text:
-        hi, lo = text.split(".", 1)
-        return int(hi) * 65536 + int(lo)
-    return int(text)
-
-
-# ---------------------------------------------------------------------- hier_config
-
-_NB = r"neighbor \S+"
-
-
-def _rule(*rules: MatchRule, weight: int) -> OrderingRule:
-    return OrderingRule(match_rules=rules, weight=weight)
-
-
-class IosHierDriver(ShortUndoMixin, HConfigDriverCiscoIOS):
-    """hier_config's CISCO_IOS driver with one-space indentation, IOS's short `no`
-    forms, the BGP lines that overwrite in place, and a dependency order."""
-
-    idempotent = [re.compile(p) for p in (
-        r"^(bgp router-id) ",
-        r"^(bgp cluster-id) ",
-        r"^(timers bgp) ",
-        r"^(bgp graceful-restart (?:restart-time|stalepath-time)) ",
-        r"^(bgp listen limit) ",
-        rf"^({_NB}) (remote-as|description|password|ttl-security|update-source|timers"
-        r"|bmp-activate|maximum-prefix|ebgp-multihop) ",
-        rf"^({_NB}) prefix-list \S+ (in|out)$",
-        r"^(maximum-paths(?: ibgp)?) \d+$",
-        r"^(address|description|initial-delay|failure-retry-delay|flapping-delay"
-        r"|stats-reporting-period) ",
-    )]
-
-    undo_forms = [(re.compile(p), r) for p, r in (
-        (r"^no (neighbor \d+\.\d+\.\d+\.\d+) remote-as \S+$", r"no \1"),
-        (rf"^no ({_NB}) (description|password|ttl-security|update-source|timers"
-         r"|bmp-activate|maximum-prefix|ebgp-multihop) .*$", r"no \1 \2"),
-        (r"^no (ip prefix-list \S+ seq \d+) .*$", r"no \1"),
-        (r"^no (bgp router-id|bgp cluster-id|timers bgp|bgp listen limit"
-         r"|bgp graceful-restart restart-time|bgp graceful-restart stalepath-time) .*$",
-         r"no \1"),
-    )]
-
-    @staticmethod
-    def _instantiate_rules() -> HConfigDriverRules:
-        base = HConfigDriverCiscoIOS._instantiate_rules()
-        any_, bgp = MatchRule(re_search="."), MatchRule(startswith="router bgp ")
-        ordering = [
-            _rule(any_, weight=500), _rule(any_, any_, weight=500),
-            _rule(any_, any_, any_, weight=500),
-            _rule(MatchRule(startswith="no router bgp "), weight=100),
-            _rule(MatchRule(startswith="ip prefix-list "), weight=300),
-            _rule(MatchRule(startswith="no ip prefix-list "), weight=700),
-            _rule(bgp, MatchRule(re_search=r"^no neighbor \S+(?: peer-group)?$"), weight=100),
-            _rule(bgp, MatchRule(startswith="no "), weight=200),
-            _rule(bgp, MatchRule(re_search=rf"^{_NB} peer-group$"), weight=300),
-            _rule(bgp, MatchRule(re_search=rf"^{_NB} (?:remote-as|peer-group) \S+$"),
-                  weight=400),
-            _rule(bgp, MatchRule(startswith="bgp listen range "), weight=450),
-            _rule(bgp, MatchRule(startswith="bmp server "), weight=550),
-            _rule(bgp, MatchRule(startswith="address-family "), weight=600),
-            _rule(bgp, MatchRule(startswith="address-family "), MatchRule(startswith="no "),
-                  weight=200),
-        ]
-        return base.model_copy(update={
-            "indentation": 1,
-            "idempotent_commands": [],          # `idempotent_for` above decides
-            "per_line_sub": [*base.per_line_sub,
-                             PerLineSubRule(search=r"^\s*exit-bmp-server-mode", replace="")],
-            "ordering": ordering,
-        })
-
-
-# ---------------------------------------------------------------------- the driver
-
-
-class CiscoIosDriver(SwitchSession, IOSDriver):
-    """NAPALM's IOS driver with this tool's ownership, remediation, secrets handling,
-    host-key policy and errors (see the module doc)."""
+    LOGGERS = ("napalm.ios", "napalm.ios.ios")
 
     name = "CiscoIosDriver"
     log = log
-    SECRET = SECRET
-    config_items = staticmethod(config_items)
-    owned_kind = staticmethod(owned_kind)
-    owned_text = "router bgp, ip prefix-list"
-    # Not written into the running config when default (IOS's NVGEN) [2nd: Cisco IOS
-    # BGP configuration guides].
-    DEFAULTS = frozenset({"bgp graceful-restart restart-time 120",
-                          "bgp graceful-restart stalepath-time 360",
-                          "bgp listen limit 100", "timers bgp 60 180"})
+    device_type = PLATFORM.netmiko         # cisco_ios; over telnet its `_telnet` variant
     PEERS = "show bgp ipv4 unicast summary"
     PEERS_VERBOSE = "show bgp ipv4 unicast neighbors"
-    ROW = re.compile(r"^(?P<dyn>\*)?(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\s+\d+\s+(?P<as>[\d.]+)"
-                     r"(?:\s+\S+){5}\s+(?P<updown>never|\d\S*)\s+(?P<state>\S.*?)\s*$")
-    LOCAL = re.compile(r"router identifier (\S+), local AS number ([\d.]+)")
     # Attributes of NAPALM's IOSDriver (which has no types) that this class sets.
     device: BaseConnection | None
     _netmiko_device: BaseConnection | None
@@ -235,7 +109,6 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         args = self._session_init(hostname, username, password, timeout, optional_args)
         IOSDriver.__init__(self, hostname, username, password, timeout=timeout,
                            optional_args={**args, **self.ssh_options()})
-        self._hdriver = IosHierDriver()
         self._candidate: Items | None = None
         self._candidate_text = ""
         self._names: set[str] = set()
@@ -271,15 +144,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         """The device's answer to a failed replace: the refused lines it lists between
         `********` markers (a `%` line is the message for the line before it)."""
         body = text.replace("\r", "")
-        line, msg = "", ""
-        if m := re.search(r"\*{4,}\n(.*?)\n\*{4,}", body, re.S):
-            rows = [r for r in m.group(1).splitlines() if r.strip()]
-            for i, row in enumerate(rows):
-                if not row.lstrip().startswith("%"):
-                    line = row.strip()
-                    msg = next((r.strip() for r in rows[i + 1:i + 2]
-                                if r.lstrip().startswith("%")), "")
-                    break
+        line, msg = refused(body)
         if not line:
             errs = [r.strip() for r in body.splitlines() if r.strip().startswith("%")]
             msg = (" ".join(errs) or body.strip().splitlines()[-1]) if body.strip() else ""
@@ -295,7 +160,8 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
     def open(self) -> None:
         """netmiko's session opened here rather than by NAPALM, which turns every
         failure into a bare "Cannot connect"."""
-        device_type = "cisco_ios_telnet" if self.transport == "telnet" else "cisco_ios"
+        device_type = f"{self.device_type}_telnet" if self.transport == "telnet" else \
+            self.device_type
         with self._login():
             conn = ConnectHandler(device_type=device_type, host=self.hostname,
                                   username=self.username, password=self.password,
@@ -340,38 +206,9 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
     def _read_candidate(self, text: str) -> tuple[Items, set[str]]:
         items, names = super()._read_candidate(text)
         for _, line in items:
-            if m := _NB_PW.match(line):         # a key with spaces in it, whole
+            if m := NB_PW.match(line):          # a key with spaces in it, whole
                 self._redactor.secrets.add(m.group(3))
-        if sum(1 for _, line in items if owned_kind(line) == "bgp") > 1:
-            raise self._error(CandidateError, "the candidate has more than one router bgp")
         return items, names
-
-    def replace_text(self, running: str, candidate: str, names: set[str]) -> str:
-        """The full replace file: `running` with its owned sections (router bgp, the
-        prefix lists named in `names`) swapped for the candidate's owned lines."""
-        cand = [ln.rstrip() for ln in candidate.splitlines()
-                if ln.strip() and ln.strip() != "end" and not
-                (ln[:1] == "!" and not ln.strip("! "))]
-        out: list[str] = []
-        inserted, skip = False, False
-        for raw in running.replace("\r", "").splitlines():
-            s = raw.strip()
-            top = bool(s) and raw[:1] not in (" ", "\t")
-            if top and s == "end":
-                break
-            if top and not s.startswith("!"):
-                kind = owned_kind(" ".join(s.split()))
-                skip = kind == "bgp" or (kind is not None and kind[3:] in names)
-                if skip and not inserted:
-                    out += cand
-                    inserted = True
-            elif top:
-                skip = False
-            if not skip:
-                out.append(raw.rstrip())
-        if not inserted:
-            out += ["!", *cand]
-        return "\n".join([*out, "!", "end", ""])
 
     def load_replace_candidate(self, filename: str | None = None,
                                config: str | None = None) -> None:
@@ -384,7 +221,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
     def _send_replace_file(self) -> None:
         """The replace file, built from the running config of this moment, onto the
         switch by NAPALM's transfer."""
-        full = self.replace_text(self._running(), self._candidate_text, self._names)
+        full = replace_text(self._running(), self._candidate_text, self._names)
         log.info("%s: sending the replace file (%d lines) to %s", self.hostname,
                  full.count("\n"), self.dest_file_system)
         with private_copy(full, self.candidate_cfg) as path, \
@@ -397,74 +234,11 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
                           "candidate of the owned sections")
 
     # ----- remediation
-    @staticmethod
-    def _opaque(items: Items) -> set[str]:
-        """The neighbors whose key the device shows in a form the driver cannot decode."""
-        return {m.group(1) for _, line in items
-                if (m := _NB_PW.match(line)) and m.group(2) == "7"
-                and untype7(m.group(3)) is None}
-
-    def _tree(self, items: Items, originals: dict[tuple[str, ...], str] | None = None
-              ) -> HConfig:
-        """The tree SwitchSession._read_candidate checks the candidate with; keys are
-        compared decoded, not by `originals` (unused: `_remediation` below keeps none)."""
-        return self._keyed_tree(items, frozenset())
-
-    def _keyed_tree(self, items: Items, opaque: Collection[str]) -> HConfig:
-        """hier_config tree; a peer key shown as `password 7 C` (or `password 0 K`) is
-        compared decoded (`password K`); the key of a neighbor in `opaque` (one the
-        device shows undecodable) as `password (configured)`: presence only."""
-        lines = []
-        for depth, line in items:
-            text = line
-            if m := _NB_PW.match(line):
-                plain = m.group(3)
-                if m.group(2) == "7":
-                    plain = untype7(plain) or ""
-                if m.group(1) in opaque or not plain:
-                    plain = "(configured)"
-                text = f"{m.group(1)} password {plain}"
-            lines.append(" " * depth + text)
-        return get_hconfig(self._hdriver, "\n".join(lines))
-
-    def _remediation(self, running: Items, target: Items, names: set[str],
-                     merge: bool = False) -> HConfig:
-        if merge:       # load_merge_candidate refuses: no merge candidate reaches here
-            raise self._error(CandidateError, "merge is not supported")
-        owned = self._without_defaults(self._owned(running, names))
-        opaque = self._opaque(owned)
-        have = self._keyed_tree(owned, opaque)
-        rem = have.config_to_get_to(self._keyed_tree(self._without_defaults(target), opaque))
-        self._cascade(rem)
-        return rem.set_order_weight()
-
-    @staticmethod
-    def _cascade(rem: HConfig) -> None:
-        """`no neighbor X` / `no neighbor G peer-group` remove everything of X (or G):
-        drop the other `no neighbor X ...` lines."""
-        bgp = next((c for c in rem.children if c.text.startswith("router bgp ")), None)
-        if bgp is None:
-            return
-        gone = {m.group(1) for c in bgp.children
-                if (m := re.match(r"^no neighbor (\S+)(?: peer-group)?$", c.text))}
-        if not gone:
-            return
-        views = [bgp, *(c for c in bgp.children if c.text.startswith("address-family "))]
-        for view in views:
-            for c in list(view.children):
-                m = re.match(r"^no neighbor (\S+) ", c.text)
-                if m and m.group(1) in gone and c.text != f"no neighbor {m.group(1)} peer-group":
-                    c.delete()
-        for view in views[1:]:
-            if not view.children:
-                view.delete()
-
     def compare_config(self) -> str:
         """The remediation in push order, indented by mode; "" when nothing changes."""
         if self._candidate is None:
             return ""
-        running = config_items(self._running())
-        return self._render(self._remediation(running, self._candidate, self._names))
+        return self.compare(self._running(), self._candidate, self._names)
 
     # ----- commit
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
@@ -473,9 +247,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
             raise self._error(DriverError, "no candidate loaded")
         if message:
             raise self._error(DriverError, "commit messages are not supported on IOS")
-        minutes = None
-        if revert_in:
-            minutes = min(120, max(1, math.ceil(revert_in / 60)))
+        minutes = revert_minutes(revert_in) if revert_in else None
         self._send_replace_file()
         log.info("%s: configure replace%s", self.hostname,
                  f" (reverted in {minutes} min unless confirmed)" if minutes else "")
@@ -517,9 +289,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         finally:
             del self._commit_handler
         for out in answers:
-            low = out.lower()
-            if "error" in low or "failed" in low or "invalid input" in low or \
-                    "not a valid config file" in low:
+            if is_refusal(out):
                 raise self._refused("rollback", out)
 
     def get_bgp_neighbors(self) -> dict[str, Any]:
@@ -531,8 +301,7 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         # documented shape (and nxos_ssh, and the other drivers here) say "ipv4"/"ipv6".
         # Its parser also carries one neighbor's description on to the next neighbors
         # without one: the descriptions are taken from the config instead.
-        descr = {m.group(1): m.group(2) for _, line in config_items(self._running())
-                 if (m := re.match(r"^neighbor (\S+) description (.+)$", line))}
+        descr = descriptions(config_items(self._running()))
         for vrf in out.values():
             for addr, peer in vrf["peers"].items():
                 peer["address_family"] = {_AF.get(k, k): v
@@ -570,26 +339,18 @@ class CiscoIosDriver(SwitchSession, IOSDriver):
         text = self._show(self.PEERS)
         if "BGP not active" in text:
             return []
-        local = _asn(m.group(2)) if (m := self.LOCAL.search(text)) else 0
-        gr: dict[str, tuple[bool, bool]] = {}
-        cur = ""
-        for line in self._show(self.PEERS_VERBOSE).splitlines():
-            if m := re.match(r"^BGP neighbor is \*?(\d+\.\d+\.\d+\.\d+),", line):
-                cur = m.group(1)
-                gr[cur] = (False, False)
-            elif cur and (m := re.search(r"Graceful Restart Capability:\s*(.*)", line)):
-                how = m.group(1).lower()
-                gr[cur] = ("advertised" in how, "received" in how)
+        local = asn(m.group(2)) if (m := LOCAL.search(text)) else 0
+        gr = graceful_restart(self._show(self.PEERS_VERBOSE))
         out = []
         for line in text.splitlines():
-            if not (m := self.ROW.match(line)):
+            if not (m := ROW.match(line)):
                 continue
             state = m["state"]
             up = state.isdigit()
             uptime = self.bgp_time_conversion(m["updown"]) if up else 0
             adv, rcv = gr.get(m["addr"], (False, False))
             out.append(Neighbor(
-                address=m["addr"], local_as=local, remote_as=_asn(m["as"]),
+                address=m["addr"], local_as=local, remote_as=asn(m["as"]),
                 state="Established" if up else state, uptime=float(max(uptime, 0)),
                 gr_advertised=adv, gr_received=rcv,
                 prefixes_received=int(state) if up else 0))

@@ -19,11 +19,11 @@ outside those sections is refused at load.
   `load_replace_candidate(filename=...)` (netmiko SCP to
   `bootflash:candidate_config.txt`, MD5-verified), deleted locally, and deleted from
   bootflash once the replace has run (the checkpoint file stays, for rollback).
-* `compare_config()` is the remediation hier_config (`Platform.CISCO_NXOS`'s driver,
-  adjusted: short `no` forms, settings that overwrite in place, push order) computes
-  between the owned sections of the running config and the candidate; "" when they
-  match. NX-OS shows neighbor keys as `password 3 <cipher>`, so passwords compare on
-  presence only: a changed key is not detected, a new or removed one is.
+* `compare_config()` is `dialect.remediation` of the running config of that moment
+  and the candidate (hier_config's, between the owned sections, in push order; see
+  fabric/platforms/cisco_nxos/dialect.py); "" when they match. NX-OS shows neighbor
+  keys as `password 3 <cipher>`, so passwords compare on presence only: a changed key
+  is not detected, a new or removed one is.
 * `commit_config(revert_in=S)`: NAPALM's nxos_ssh has no confirm timer. NX-OS 9.3(1)+
   has one in Configuration Replace [Cisco Nexus 9000 NX-OS System Management
   Configuration Guide 9.3(x), "Performing Configuration Replace"]: `configure replace
@@ -69,14 +69,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hier_config.models import MatchRule, OrderingRule, PerLineSubRule
-from hier_config.platforms.cisco_nxos.driver import HConfigDriverCiscoNXOS
-from hier_config.platforms.driver_base import HConfigDriverRules
 from napalm.base.exceptions import CommandErrorException, ReplaceConfigException
 from napalm.base.helpers import as_number
 from napalm.nxos_ssh import NXOSSSHDriver
 from napalm.nxos_ssh.nxos_ssh import bgp_time_conversion
 
+from fabric.deploy.drivers.dialect import Items, redact
 from fabric.deploy.drivers.errors import (
     CandidateError,
     CommitError,
@@ -84,198 +82,39 @@ from fabric.deploy.drivers.errors import (
     DriverError,
 )
 from fabric.deploy.drivers.getters import Peer, bgp_neighbors_detail, ntc
-from fabric.deploy.drivers.netmiko_cli import ShortUndoMixin
-from fabric.deploy.drivers.session import (
-    PW_MARK,
-    Items,
-    SwitchSession,
-    TrackedCommit,
-    private_copy,
-    redact,
-    sections,
-)
+from fabric.deploy.drivers.session import SwitchSession, TrackedCommit, private_copy
 from fabric.observed import Neighbor
+from fabric.platforms.cisco_nxos.dialect import (
+    LOCAL_AS,
+    REFUSED,
+    REMOTE_ID,
+    SECRET,
+    SUMMARY_HEAD,
+    NxosDialect,
+    commit_timeout,
+    errors,
+    graceful_restart,
+    replace_file,
+)
 
 log = logging.getLogger(__name__)
 
-# ---------------------------------------------------------------------- device text
 
-# A key follows `password [type]` (neighbor keys, users) or `key-string`.
-_SECRET = re.compile(r"(\b(?:password|key-string|secret)\s+(?:\d\s+)?)(\S+)", re.IGNORECASE)
-_ERROR_LINE = re.compile(r"^\s*%\s")
-_REFUSED = re.compile(r"Syntax error while parsing '(.+)'")
-_REMOTE_ID = re.compile(
-    r"^BGP neighbor is (\S+?),(?:.*\n)*?\s+BGP version \d+, remote router ID (\S+)", re.M)
-CR_MIN, CR_MAX = 30, 3600          # the commit-timeout range [doc]
+class CiscoNxosDriver(NxosDialect, TrackedCommit, SwitchSession):
+    """The NAPALM driver contract for NX-OS, over NAPALM's `nxos_ssh` driver (which
+    opens netmiko's `cisco_nxos` itself); text, ownership and remediation are the
+    dialect's."""
 
-
-def config_items(text: str) -> Items:
-    """(depth, line) for every config line of an NX-OS text: two spaces per level;
-    blank lines, `!` comments and the `version` line skipped."""
-    out: Items = []
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        stripped = line.strip()
-        if not stripped or stripped.startswith("!") or stripped.startswith("version "):
-            continue
-        out.append(((len(line) - len(line.lstrip(" "))) // 2, " ".join(stripped.split())))
-    return out
-
-
-def _owned_kind(head: str) -> str | None:
-    if head == "feature bgp":
-        return "feature"
-    if re.match(r"^router bgp \d+(?:\.\d+)?$", head):
-        return "bgp"
-    if m := re.match(r"^ip prefix-list (\S+) ", head):
-        return f"pl:{m.group(1)}"
-    return None
-
-
-def _is_owned(kind: str | None, names: set[str]) -> bool:
-    return kind in ("feature", "bgp") or (
-        kind is not None and kind.startswith("pl:") and kind[3:] in names)
-
-
-def _render_items(items: Items) -> list[str]:
-    return ["  " * depth + line for depth, line in items]
-
-
-def replace_file(running: str, candidate: Items, names: set[str]) -> str:
-    """The running config with the owned sections swapped for the candidate's: other
-    lines verbatim and in place; the candidate's `feature bgp` after the last other
-    `feature` line (or the header), its prefix lists and `router bgp` at the end."""
-    blocks: list[list[str]] = []        # top-level line + its indented lines, verbatim
-    kinds: list[str | None] = []
-    for raw in running.splitlines():
-        text = raw.rstrip()
-        if text.startswith((" ", "\t")) and blocks and kinds[-1] != "text":
-            blocks[-1].append(text)
-            continue
-        blocks.append([text])
-        config = text.strip() and not text.startswith("!") and not text.startswith("version ")
-        kinds.append(_owned_kind(" ".join(text.split())) if config else "text")
-        if config and kinds[-1] is None:
-            kinds[-1] = "other"
-    kept = [(b, k) for b, k in zip(blocks, kinds, strict=True) if not _is_owned(k, names)]
-    feature: Items = []
-    rest: Items = []
-    for s in sections(candidate):
-        kind = _owned_kind(s[0][1]) or ""
-        if kind == "feature":
-            feature += s
-    for s in sections(candidate):
-        if (_owned_kind(s[0][1]) or "").startswith("pl:"):
-            rest += s
-    for s in sections(candidate):
-        if _owned_kind(s[0][1]) == "bgp":
-            rest += s
-    at = 0
-    for n, (block, block_kind) in enumerate(kept):
-        if block_kind == "other" and block[0].startswith("feature "):
-            at = n + 1
-    if at == 0:
-        for n, (block, _kind) in enumerate(kept):
-            if block[0].startswith(("hostname ", "version ")):
-                at = n + 1
-    out = [ln for b, _ in kept[:at] for ln in b] + _render_items(feature) + \
-        [ln for b, _ in kept[at:] for ln in b]
-    while out and not out[-1].strip():
-        out.pop()
-    return "\n".join([*out, *_render_items(rest)]) + "\n"
-
-
-# ---------------------------------------------------------------------- hier_config
-
-_SETTING = r"(remote-as|description|password|timers|maximum-prefix|maximum-peers|" \
-           r"update-source|ebgp-multihop|router-id|cluster-id|timers bgp|address|" \
-           r"graceful-restart restart-time|graceful-restart stalepath-time)"
-
-
-class NxosHierDriver(ShortUndoMixin, HConfigDriverCiscoNXOS):
-    """hier_config's NX-OS driver with NX-OS's short `no` forms for the BGP settings,
-    the settings that overwrite in place (no `no` before them) and a push order that
-    respects dependencies: `feature bgp` and prefix lists before `router bgp`; in it
-    removals first, then settings, BMP servers, the address family, templates, and
-    neighbors (which inherit templates) last; removals of prefix lists after it."""
-
-    idempotent = [re.compile(p) for p in (
-        r"^(ip prefix-list \S+ seq \d+) ",
-        rf"^{_SETTING} ",
-        r"^(maximum-paths) \d+$",
-        r"^(maximum-paths ibgp) \d+$",
-        r"^(prefix-list) \S+ (in|out)$",
-        r"^(inherit peer) ",
-    )]
-    undo_forms = [(re.compile(p), r) for p, r in (
-        (r"^no (ip prefix-list \S+ seq \d+) .*$", r"no \1"),
-        (rf"^no {_SETTING} .*$", r"no \1"),
-        (r"^no (maximum-paths(?: ibgp)?) \d+$", r"no \1"),
-    )]
-
-    @staticmethod
-    def _instantiate_rules() -> HConfigDriverRules:
-        rules = HConfigDriverCiscoNXOS._instantiate_rules()
-
-        def at(*match: MatchRule, weight: int) -> OrderingRule:
-            return OrderingRule(match_rules=match, weight=weight)
-
-        any_, bgp = MatchRule(re_search="."), MatchRule(startswith="router bgp ")
-        no = MatchRule(startswith="no ")
-        # The last matching rule wins; everything starts at 500.
-        ordering = [
-            at(any_, weight=500), at(any_, any_, weight=500),
-            at(any_, any_, any_, weight=500), at(any_, any_, any_, any_, weight=500),
-            at(MatchRule(startswith="feature "), weight=100),
-            at(MatchRule(startswith="ip prefix-list "), weight=300),
-            at(MatchRule(startswith="no ip prefix-list "), weight=700),
-            at(MatchRule(startswith="no feature "), weight=800),
-            at(MatchRule(startswith="no router bgp "), weight=400),
-            at(bgp, any_, weight=200),
-            at(bgp, MatchRule(startswith="bmp-server "), weight=300),
-            at(bgp, MatchRule(startswith="address-family "), weight=350),
-            at(bgp, MatchRule(startswith="template "), weight=400),
-            at(bgp, MatchRule(startswith="neighbor "), weight=450),
-            at(bgp, no, weight=150),
-            at(bgp, MatchRule(re_search=r"^no template peer \S+$"), weight=120),
-            at(bgp, MatchRule(re_search=r"^no neighbor \S+$"), weight=100),
-            at(bgp, any_, MatchRule(startswith="remote-as "), weight=150),
-            at(bgp, any_, MatchRule(startswith="inherit peer "), weight=160),
-            at(bgp, any_, MatchRule(startswith="address-family "), weight=600),
-            at(bgp, any_, no, weight=100),
-            at(bgp, any_, any_, no, weight=100),
-        ]
-        return rules.model_copy(update={
-            "per_line_sub": [PerLineSubRule(search=r"^\s*!.*", replace=""),
-                             PerLineSubRule(search=r"^version .*", replace="")],
-            "ordering": ordering})
-
-
-# ---------------------------------------------------------------------- the driver
-
-
-class CiscoNxosDriver(TrackedCommit, SwitchSession):
-    """The NAPALM driver contract for NX-OS, over NAPALM's `nxos_ssh` driver."""
+    LOGGERS = ("napalm.nxos", "napalm.nxos.nxos", "napalm.nxos_ssh", "napalm.nxos_ssh.nxos_ssh")
 
     platform = "cisco_nxos"
     name = "CiscoNxosDriver"
     log = log
-    SECRET = _SECRET
-    INDENT = 2
-    config_items = staticmethod(config_items)
-    owned_kind = staticmethod(_owned_kind)
-    owned_text = "feature bgp, router bgp, ip prefix-list"
-    # Hidden unless `show running-config all` [2nd: NX-OS BGP configuration guide
-    # defaults]: GR is on by default; `timers 60 180` also under neighbors/templates.
-    DEFAULTS = frozenset({"graceful-restart", "graceful-restart restart-time 120",
-                          "graceful-restart stalepath-time 300", "timers bgp 60 180",
-                          "timers 60 180"})
 
     def __init__(self, hostname: str, username: str, password: str, timeout: int = 60,
                  optional_args: dict[str, Any] | None = None):
         self._session_init(hostname, username, password, timeout, optional_args)
         self._napalm: Any = None
-        self._hdriver = NxosHierDriver()
         self._candidate: Items | None = None
         self._candidate_text = ""
         self._names: set[str] = set()
@@ -301,9 +140,7 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
             raise self._error(DriverError, f"{line!r} refused: {' '.join(errs)}")
         return out
 
-    @staticmethod
-    def _errors(out: str) -> list[str]:
-        return [ln.strip() for ln in out.splitlines() if _ERROR_LINE.match(ln)]
+    _errors = staticmethod(errors)
 
     # ----- NAPALM contract: session
     def open(self) -> None:
@@ -336,7 +173,7 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
                               ) from None
         out["candidate"] = self._candidate_text if retrieve in ("all", "candidate") else ""
         if sanitized:
-            out = {k: redact(v, _SECRET) for k, v in out.items()}
+            out = {k: redact(v, SECRET) for k, v in out.items()}
         return out
 
     # ----- candidate
@@ -388,24 +225,17 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         self._drop_candidate()
 
     # ----- remediation
-    def _presence_only(self, line: str, path: list[str]) -> str | None:
-        if len(path) == 2 and path[0].startswith("router bgp ") and \
-                re.match(r"^password (?:\d )?\S+$", line):
-            return f"password {PW_MARK}"
-        return None
-
     def compare_config(self) -> str:
         """The remediation, in push order and indented by view; "" when the device
         already matches."""
         if self._candidate is None:
             return ""
-        return self._render(self._remediation(config_items(self._running()), self._candidate,
-                                              self._names))
+        return self.compare(self._running(), self._candidate, self._names)
 
     # ----- commit
     def _refused(self, text: str, what: str) -> Any:
         """The commit error for a device answer `text` (and the replace log)."""
-        m = _REFUSED.search(text)
+        m = REFUSED.search(text)
         line = m.group(1) if m else ""
         tail = text[m.end():].strip().splitlines() if m else []
         msg = tail[0].strip() if tail else ""
@@ -444,7 +274,7 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
 
     def _replace(self, napalm: Any, revert_in: int | None) -> None:
         if revert_in:
-            seconds = min(CR_MAX, max(CR_MIN, int(revert_in)))
+            seconds = commit_timeout(revert_in)
             log.info("%s: configure replace, rolled back in %ds unless confirmed",
                      self.hostname, seconds)
             self._checkpoint()
@@ -524,7 +354,7 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         text = self._command("show ip bgp neighbors", check=False)
         if self._errors(text):
             return {}
-        ids = dict(_REMOTE_ID.findall(text))
+        ids = dict(REMOTE_ID.findall(text))
         out = {}
         for r in ntc("cisco_nxos", "show ip bgp neighbors", text):
             r["remote_id"] = ids.get(r["neighbor"], "")
@@ -583,10 +413,11 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
         summary = self._command("show bgp ipv4 unicast summary", check=False)
         if self._errors(summary):
             return []       # no `feature bgp`: no BGP, no peers
-        local = int(m.group(1)) if (m := re.search(r"local AS number (\d+)", summary)) else 0
-        details = self._details()
+        local = int(m.group(1)) if (m := LOCAL_AS.search(summary)) else 0
+        details = graceful_restart(self._command("show bgp ipv4 unicast neighbors",
+                                                 check=False))
         out = []
-        rows = re.split(r"^Neighbor\s+.*PfxRcd$", summary, flags=re.M)
+        rows = SUMMARY_HEAD.split(summary)
         for line in (rows[1] if len(rows) == 2 else "").splitlines():
             f = line.split()
             if len(f) < 10 or not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", f[0]):
@@ -603,20 +434,6 @@ class CiscoNxosDriver(TrackedCommit, SwitchSession):
                 state="Established" if up else state, uptime=max(uptime, 0.0),
                 gr_advertised=bool(d.get("gr_adv")), gr_received=bool(d.get("gr_rcv")),
                 prefixes_received=int(state) if up else 0))
-        return out
-
-    def _details(self) -> dict[str, dict[str, bool]]:
-        text = self._command("show bgp ipv4 unicast neighbors", check=False)
-        out: dict[str, dict[str, bool]] = {}
-        cur: dict[str, bool] | None = None
-        for line in text.splitlines():
-            if m := re.match(r"^BGP neighbor is (\S+),", line):
-                cur = out.setdefault(m.group(1), {"gr_adv": False, "gr_rcv": False})
-            elif cur is not None and (m := re.search(r"Graceful Restart capability:\s*(.*)",
-                                                     line, re.IGNORECASE)):
-                how = m.group(1).lower()
-                cur["gr_adv"] = "advertised" in how
-                cur["gr_rcv"] = "received" in how
         return out
 
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import secrets
 import shlex
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import paramiko
 from scp import SCPClient, SCPException
@@ -41,11 +40,9 @@ from fabric.deploy.drivers.errors import (
 )
 from fabric.deploy.drivers.getters import Peer, bgp_neighbors, bgp_neighbors_detail, facts
 from fabric.observed import Neighbor, Route
+from fabric.platforms.frr.dialect import VERSION, errors, reload_diff, reload_failed, running_text
 
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
-# Lines of the running config this tool does not own: a difference there is no
-# reason to push (vtysh shows its own host's name, for one).
-NOT_OURS = ("hostname", "no hostname", "frr version", "service ", "log ")
 
 
 class Shell(Protocol):
@@ -146,6 +143,7 @@ class SshShell:
 
 
 class FrrDriver:
+    compare_is_diff: ClassVar[bool] = True      # frr-reload's "+ "/"- " lines
     def __init__(self, hostname: str, username: str = "", password: str = "",
                  timeout: float = 60, optional_args: dict[str, Any] | None = None):
         args = dict(optional_args or {})
@@ -195,10 +193,10 @@ class FrrDriver:
         if self.pathspace:
             argv += ["--pathspace", self.pathspace]
         status, out, err = self._sh().run([*argv, file], self.timeout)
-        if status != 0 or "vtysh failed" in out + err:
+        if reload_failed(status, out + err):
             refused = CandidateError if test else CommitError
             raise refused(f"{self.hostname}: frr-reload.py rejected the config:\n"
-                          + _errors(out + err))
+                          + errors(out + err))
         return out
 
     # --- NAPALM contract -------------------------------------------------
@@ -230,12 +228,8 @@ class FrrDriver:
                 self._shell = None
 
     def get_config(self, retrieve: str = "all") -> dict[str, str]:
-        text = self.vtysh("show running-config")
-        # vtysh prints "Building configuration..." / "Current configuration:" first:
-        # not config, and frr-reload would reject them when rolling back.
-        lines = text.splitlines(keepends=True)
-        start = next((i for i, ln in enumerate(lines) if ln.startswith("!")), 0)
-        return {"running": "".join(lines[start:]), "candidate": "", "startup": ""}
+        return {"running": running_text(self.vtysh("show running-config")),
+                "candidate": "", "startup": ""}
 
     def load_replace_candidate(self, filename: str | None = None,
                                config: str | None = None) -> None:
@@ -248,27 +242,7 @@ class FrrDriver:
         context lines ("  ") it prints; empty when nothing changes."""
         if self._candidate is None:
             return ""
-        out = self._reload(self._candidate, test=True)
-        lines: list[tuple[str, str]] = []
-        section = ""
-        for line in out.splitlines():
-            if line.startswith(("Lines To Delete", "Lines To Add")):
-                section = "-" if "Delete" in line else "+"
-            elif section and line.strip() and not line.startswith("===") and \
-                    not line.strip().startswith(NOT_OURS):
-                lines.append((section, line))
-        diff = []
-        for i, (sign, line) in enumerate(lines):
-            nxt = lines[i + 1][1] if i + 1 < len(lines) else ""
-            depth = len(line) - len(line.lstrip())
-            if len(nxt) - len(nxt.lstrip()) > depth and lines[i + 1][0] == sign:
-                diff.append(f"  {line}")          # a parent the next line sits in
-            elif sign == "-":
-                body = line.lstrip()
-                diff.append(f"- {line[:depth]}{body.removeprefix('no ')}")
-            else:
-                diff.append(f"+ {line}")
-        return "\n".join(diff) if any(d[0] in "+-" for d in diff) else ""
+        return reload_diff(self._reload(self._candidate, test=True))
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if self._candidate is None:
@@ -363,7 +337,7 @@ class FrrDriver:
         """vendor FRRouting, the version from `show version`; FRR knows neither the
         box's uptime nor its serial number (-1 and "")."""
         version = self.vtysh("show version")
-        m = re.search(r"FRRouting (\S+) \((\S+)\)", version)
+        m = VERSION.search(version)
         interfaces = json.loads(self.vtysh("show interface json") or "{}")
         return facts(uptime=-1.0, vendor="FRRouting", model="FRR", hostname=m.group(2) if m
                      else self.hostname, os_version=m.group(1) if m else "",
@@ -382,9 +356,3 @@ class FrrDriver:
                                     local=any(p.get("peerId") == "(unspec)" for p in used))
         return out
 
-
-def _errors(log: str) -> str:
-    keep = [line for line in log.splitlines()
-            if ("ERROR" in line or "% " in line or "failed" in line.lower())
-            and "vtysh.conf" not in line]
-    return "\n".join(keep[-20:]) or log.strip()[-2000:]
