@@ -69,8 +69,9 @@ def test_netmiko_and_hier_config_names_are_the_drivers():
 
     for name in SWITCHES:
         p, cls = platforms.get(name), driver_class(name)
-        if p.netmiko is not None:
-            assert getattr(cls, "device_type", p.netmiko) == p.netmiko, name
+        if p.netmiko is not None:       # the driver connects with netmiko by this name
+            assert vars(importlib.import_module(cls.__module__)).get("PLATFORM") is p, name
+            assert cls.device_type == p.netmiko, name
         hier = getattr(cls, "hier_driver", None)
         if p.hier_config is None:
             assert hier is None, name
@@ -99,3 +100,16 @@ def test_napalm_shims_and_simulators_are_the_descriptors_napalm_names():
         assert driver_class(platform) in cls.__mro__, napalm_name
         assert cls.platform == platform
     assert set(SWITCH_KINDS) == set(named.values())
+
+
+def test_the_descriptors_defaults_are_what_the_simulated_devices_hide():
+    """The lines platform.yml says a device never shows (its defaults) are the ones
+    the device's simulator hides: two sources, written from the vendors' documents
+    apart (the simulator is the device here), that must agree."""
+    for name, kind in SWITCH_KINDS.items():
+        module = importlib.import_module(kind.simulator.split(":")[0])
+        hidden = {line for cls in vars(module).values() if isinstance(cls, type)
+                  for lines in getattr(cls, "defaults", {}).values() for line in lines}
+        assert hidden, f"{kind.simulator}: hides no default"
+        assert platforms.get(name).shown_defaults() == hidden, name
+        assert hidden == driver_class(name).DEFAULTS, name

@@ -32,6 +32,9 @@ def _env() -> dict[str, str]:
 
 def test_wheel_in_a_fresh_venv_renders_the_example_byte_identical(tmp_path):
     before = tree_digest(ROOT / "build")
+    # setuptools' own build directory (.build/, gitignored) is a cache it never
+    # clears: a module moved away in the checkout would still ship from it.
+    shutil.rmtree(ROOT / ".build", ignore_errors=True)
     dist = tmp_path / "dist"
     run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
                           "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
@@ -46,6 +49,10 @@ def test_wheel_in_a_fresh_venv_renders_the_example_byte_identical(tmp_path):
                              capture_output=True, text=True, cwd=ROOT).stdout.split()
     want = {("fabric/" + t if t.startswith("templates/") else t) for t in tracked}
     assert want - names == set()
+    # ... and nothing else.
+    shipped = {n for n in names if n.endswith((".py", ".j2", ".yml", ".json"))
+               and not n.startswith(("bgp_fabric-", "fabric/platforms/gobgp/_generated/"))}
+    assert shipped - want == set()
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

@@ -1,5 +1,6 @@
-"""Where the switches are and how to open a driver on each: the lab (FRR in
-network namespaces) or the real devices (management address, SSH).
+"""Where the switches are and how to open a driver on each: the real devices
+(management address or `--hosts`, SSH). The lab's target is `lab/target.py`, and
+`cli/targets.py` is the one factory that opens either.
 
 The configs a target receives carry real secrets; `mask` turns every secret
 value back into its placeholder before anything is shown or logged."""

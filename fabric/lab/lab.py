@@ -16,6 +16,8 @@ from fabric.lab import netns
 from fabric.lab.layout import RUN_ROOT, LabPlan, netns_prefix, plan_lab
 from fabric.lab.netns import LabError
 from fabric.lab.speakers import FrrInstance, GobgpService
+from fabric.platforms.frr.driver import FrrDriver
+from fabric.platforms.gobgp.client import GobgpClient
 from fabric.render.engine import device_config
 
 STATE = "lab.json"
@@ -148,16 +150,12 @@ def status(intent: Intent) -> list[dict[str, Any]]:
                 inst = frr_instance(plan, sp.device)
                 row["running"] = inst.running()
                 if row["running"]:
-                    from fabric.platforms.frr.driver import FrrDriver
-
                     ns = FrrDriver.lab(sp.device, sp.netns, timeout=10).neighbors()
                     row.update(established=sum(n.established for n in ns), neighbors=len(ns))
             else:
                 svc = gobgp_service(plan, sp.device)
                 row["running"] = svc.running()
                 if row["running"]:
-                    from fabric.platforms.gobgp.client import GobgpClient
-
                     with GobgpClient(svc.socket, timeout=5) as c:
                         ns = c.neighbors()
                     row.update(established=sum(n.established for n in ns), neighbors=len(ns))

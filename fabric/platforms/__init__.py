@@ -2,8 +2,8 @@
 
 - `platform.yml`: capabilities (every feature, allow-listed), the device's own
   defaults and how its running config would show them, the file → template map,
-  the driver class, the netmiko device type, the hier_config platform and the
-  NAPALM name;
+  the driver class, the netmiko device type, the hier_config platform, the
+  NAPALM name and Ansible's network OS;
 - `structured.py` (optional): the platform's structured-config step, on top of
   `fabric.render.context`;
 - `dialect.py`: pure text knowledge of the device's CLI (parsing, owned
@@ -41,7 +41,7 @@ _OPTIONAL = (str, type(None))
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "description": str, "kind": str, "capabilities": dict, "defaults": dict,
     "default_lines": list, "files": dict, "driver": _OPTIONAL, "netmiko": _OPTIONAL,
-    "hier_config": _OPTIONAL, "napalm": _OPTIONAL}
+    "hier_config": _OPTIONAL, "napalm": _OPTIONAL, "ansible_network_os": str}
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Platform:
     netmiko: str | None
     hier_config: str | None          # hier_config platform the remediation builds on
     napalm: str | None               # name for napalm.get_network_driver
+    ansible_network_os: str          # the inventory's ansible_network_os
 
     @property
     def module(self) -> str:
@@ -95,7 +96,8 @@ def _read(name: str) -> Platform:
         raise DescriptorError(f"{where}: a switch platform needs a driver")
     return Platform(name, data["description"], data["kind"], dict(caps), dict(data["defaults"]),
                     tuple(data["default_lines"]), dict(data["files"]), data["driver"],
-                    data["netmiko"], data["hier_config"], data["napalm"])
+                    data["netmiko"], data["hier_config"], data["napalm"],
+                    data["ansible_network_os"])
 
 
 @cache

@@ -65,17 +65,6 @@ plugin: fabric
 model: ../inventory/fabric.yaml
 """
 
-# Ansible's name for each platform: the collection's network OS where one exists
-# (cisco.ios, cisco.nxos, frr.frr on Galaxy), else netmiko's device type, which the
-# drivers of those platforms use.
-NETWORK_OS = {
-    "cisco_ios": "cisco.ios.ios",
-    "cisco_nxos": "cisco.nxos.nxos",
-    "frr": "frr.frr.frr",
-    "h3c_comware": "hp_comware",
-    "huawei_vrp": "huawei_vrpv8",
-    "gobgp": "linux",
-}
 # Jinja's delimiters: values are trusted as templates (so `ansible-inventory --list`
 # shows them as plain strings), hence none may contain one.
 TEMPLATE_MARKS = ("{{", "{%", "{#")
@@ -92,7 +81,7 @@ class InventoryModule(BaseInventoryPlugin):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
-        from fabric import pipeline
+        from fabric import pipeline, platforms
         from fabric.errors import InputError, OperationalError
 
         model = os.environ.get("FABRIC_MODEL") or self.get_option("model")
@@ -116,7 +105,7 @@ class InventoryModule(BaseInventoryPlugin):
             host_vars = {
                 "ansible_host": str(d.mgmt or d.router_id),
                 "ansible_connection": "local" if d.is_switch else "ssh",
-                "ansible_network_os": NETWORK_OS[d.platform],
+                "ansible_network_os": platforms.get(d.platform).ansible_network_os,
                 "ansible_user": users[d.name],
                 "fabric_role": d.role.value, "fabric_rack": d.rack or "",
                 "fabric_platform": d.platform, "fabric_asn": int(d.asn),

@@ -192,7 +192,13 @@ class Dialect:
         return out
 
 
-# ---------------------------------------------------------------------- the session
+# ---------------------------------------------------------------------- displays
+
+
+def asn(text: str) -> int:
+    """An AS number as a display shows it, asplain or asdot (`1.10` → 65546)."""
+    hi, _, lo = text.partition(".")
+    return int(hi) * 65536 + int(lo) if lo else int(hi)
 
 
 def seconds(updown: str) -> int:
@@ -405,7 +411,7 @@ class UndoDialect(Dialect):
             raf.delete()
 
 
-# ---------------------------------------------------------------------- the driver
+# ---------------------------------------------------------------------- BGP sections
 
 
 def _bgp(tree: HConfig | HConfigChild) -> HConfigChild | None:

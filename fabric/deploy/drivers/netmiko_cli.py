@@ -1,27 +1,19 @@
 """What the netmiko-based switch drivers (H3C Comware, Huawei VRP) share.
 
-`UndoDialect` is the text side of a CLI switch that configures with `undo` (on
-`session.Dialect`, no I/O): a key the device shows only as a cipher compared on
-presence, what `undo peer X` / `undo group G` take with them, a merge that keeps
-only additions, and the declarations of what a vendor's dialect sets (prompts,
-error markers, the peer syntax, the layout of its displays). A platform's
-`dialect.py` subclasses it.
+Their text side, `UndoDialect` (with `ShortUndoMixin` and `hier_rules`, the
+hier_config side both vendors share), is in `dialect.py`, without I/O.
 
 `NetmikoCliDriver` is the NAPALM driver contract over one netmiko SSH session to
 such a switch (on `session.SwitchSession`: host keys, login errors, secrets, the
 owned candidate): `get_config`, the remediation of its dialect pushed line by line
 with every answer checked, and the BGP getters. A vendor's driver class derives from
 its dialect class first, then from `NetmikoCliDriver`, and adds how it commits,
-confirms, saves and rolls back. The class attributes below list every knob.
+confirms, saves and rolls back.
 
 Getters (`get_bgp_neighbors`, `get_bgp_neighbors_detail`; a vendor adds `get_facts`)
 are in the shapes of `getters`: the peer table by the vendor's ntc-templates template
 (`_summary_rows`), the verbose display (GR, remote router ID, advertised routes; no
 template exists) and the descriptions of the config by this module.
-
-`ShortUndoMixin` and `hier_rules` are the hier_config side both vendors share: the
-short `undo` forms, the commands that overwrite in place (no undo before them), and
-an order that respects dependencies.
 
 Secrets: the login password and every key of the candidate are masked in the
 driver's exceptions and in the log records of the vendor module and the libraries
@@ -46,8 +38,6 @@ from fabric.deploy.drivers.errors import CommitError, DeviceConnectionError, Dri
 from fabric.deploy.drivers.getters import Peer, bgp_neighbors, bgp_neighbors_detail
 from fabric.deploy.drivers.session import SwitchSession, TrackedCommit
 from fabric.observed import Neighbor
-
-# ---------------------------------------------------------------------- peer tables
 
 
 class NetmikoCliDriver(UndoDialect, TrackedCommit, SwitchSession):

@@ -86,14 +86,6 @@ def owned_kind(head: str) -> str | None:
     return None
 
 
-def asn(text: str) -> int:
-    """An AS number, asplain or asdot (`1.10` → 65546)."""
-    if "." in text:
-        hi, lo = text.split(".", 1)
-        return int(hi) * 65536 + int(lo)
-    return int(text)
-
-
 def revert_minutes(seconds: int) -> int:
     """A confirm timer in seconds as IOS's revert timer: whole minutes, rounded up and
     clamped into its range."""

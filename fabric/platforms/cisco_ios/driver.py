@@ -57,7 +57,7 @@ from napalm.base import exceptions as nx
 from napalm.ios.ios import IOSDriver
 from netmiko import BaseConnection, ConnectHandler
 
-from fabric.deploy.drivers.dialect import Items
+from fabric.deploy.drivers.dialect import Items, asn
 from fabric.deploy.drivers.errors import (
     CandidateError,
     CommitError,
@@ -72,7 +72,6 @@ from fabric.platforms.cisco_ios.dialect import (
     PLATFORM,
     ROW,
     IosDialect,
-    asn,
     config_items,
     descriptions,
     graceful_restart,

@@ -326,7 +326,7 @@ class FrrDriver:
         return out
 
     def get_bgp_neighbors(self) -> dict[str, Any]:
-        """NAPALM's shape, with the vendor drivers' semantics (drivers/getters.py)."""
+        """NAPALM's shape, with the vendor drivers' semantics (deploy/drivers/getters.py)."""
         summary = json.loads(self.vtysh("show bgp vrf default summary json") or "{}")
         return bgp_neighbors(summary.get("ipv4Unicast", {}).get("routerId", ""), self._peers())
 

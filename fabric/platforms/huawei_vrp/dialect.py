@@ -28,7 +28,14 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from fabric import platforms
-from fabric.deploy.drivers.dialect import Items, ShortUndoMixin, UndoDialect, hier_rules, seconds
+from fabric.deploy.drivers.dialect import (
+    Items,
+    ShortUndoMixin,
+    UndoDialect,
+    asn,
+    hier_rules,
+    seconds,
+)
 from fabric.deploy.drivers.getters import ntc
 
 PLATFORM = platforms.get("huawei_vrp")
@@ -81,12 +88,6 @@ def owned_kind(head: str) -> str | None:
     if m := re.match(r"^ip ip-prefix (\S+) ", head):
         return f"pl:{m.group(1)}"
     return None
-
-
-def asn(text: str) -> int:
-    """`65001` or the dotted form `1.10` → the AS number."""
-    hi, _, lo = text.partition(".")
-    return int(hi) * 65536 + int(lo) if lo else int(hi)
 
 
 # ---------------------------------------------------------------------- hier_config
