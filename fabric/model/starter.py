@@ -18,10 +18,15 @@ def starter_model(racks: int, nodes_per_rack: int, platform: str = "frr",
     if not 1 <= nodes_per_rack <= 240:
         raise ValueError("--nodes-per-rack must be between 1 and 240")
     block = 26
-    # Room for twice the nodes, so racks can grow without a new pool.
-    rack_len = block - max(1, math.ceil(math.log2(nodes_per_rack * 2)))
-    pod_len = rack_len - math.ceil(math.log2(racks))
-    if pod_len < 9:
+    rack_bits = math.ceil(math.log2(racks))
+    # Room for twice the nodes, so racks can grow without a new pool, where the
+    # starter supernet 10.128.0.0/9 holds that; else room for the nodes given.
+    for room in (nodes_per_rack * 2, nodes_per_rack):
+        rack_len = block - max(1, math.ceil(math.log2(room)))
+        pod_len = rack_len - rack_bits
+        if pod_len >= 9:
+            break
+    else:
         raise ValueError("too many racks × nodes for the starter pod supernet 10.128.0.0/9")
     lines = [
         "# yaml-language-server: $schema=../fabric/schema/fabric.schema.json",
