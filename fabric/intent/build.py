@@ -11,6 +11,7 @@ from fabric.intent.types import (
     Discovery,
     Intent,
     Interface,
+    Link,
     Peer,
     Pools,
     PrefixList,
@@ -63,7 +64,7 @@ def _rack_summary(rack: ModelRack, alloc: Allocation) -> Rack:
     return Rack(rack.name, alloc.rack_asns[rack.name], alloc.rack_pools[rack.name],
                 rack.subnet, rack.tor.gateway, tor,
                 {up: alloc.links[link_key(tor, up)] for up in rack.tor.uplinks},
-                Discovery(rack.discovery), tuple(n.name for n in rack.nodes),
+                rack.discovery, tuple(n.name for n in rack.nodes),
                 (*rack.rr_nodes, *(s.name for s in rack.rr_switches)))
 
 
@@ -107,7 +108,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
     devices[tor.name] = tor
     tor.aggregates.append(pool)
     tor.interfaces.append(Interface(IPv4Interface((tor_spec.gateway, subnet.prefixlen)),
-                                    rack.name, "rack"))
+                                    rack.name, Link.RACK))
     tor_lists = ["RACK-ROUTES", "TO-NODES", "FABRIC-IN", "RACK-EXPORT"]
     tor.prefix_lists += [lists[n] for n in tor_lists]
 
@@ -116,8 +117,8 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
         core = devices[up]
         link = alloc.links[link_key(tor.name, up)]
         core_ip, tor_ip = link.network_address, link.network_address + 1
-        tor.interfaces.append(Interface(IPv4Interface((tor_ip, 31)), up, "link"))
-        core.interfaces.append(Interface(IPv4Interface((core_ip, 31)), tor.name, "link"))
+        tor.interfaces.append(Interface(IPv4Interface((tor_ip, 31)), up, Link.CORE_LINK))
+        core.interfaces.append(Interface(IPv4Interface((core_ip, 31)), tor.name, Link.CORE_LINK))
         tor.peers.append(Peer(up, core.asn, False, address=core_ip, local_address=tor_ip,
                               import_list="FABRIC-IN", export_list="RACK-EXPORT",
                               auth=core_auth, description=f"core {up}"))
@@ -148,7 +149,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
             rr = _device(model, s.name, Role.RR_SWITCH, s.platform, rack.name, asn,
                          alloc.router_ids[s.name], s.mgmt, cluster_id=cluster_id)
             rr.interfaces.append(Interface(IPv4Interface((s.ip, subnet.prefixlen)),
-                                           rack.name, "rack"))
+                                           rack.name, Link.RACK))
             rr.prefix_lists += [lists[n] for n in ("RACK-ROUTES", "TO-NODES", "DEFAULT-ONLY")]
             devices[rr.name] = rr
             listeners.append(rr)
@@ -168,7 +169,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
         d = _device(model, node.name, role, "gobgp", rack.name, asn, node.ip, None,
                     cluster_id=cluster)
         d.interfaces.append(Interface(IPv4Interface((node.ip, subnet.prefixlen)),
-                                      rack.name, "rack"))
+                                      rack.name, Link.RACK))
         own = list(alloc.node_blocks.get(node.name, ()))
         own += [host(v.address) for v in model.vips if node.name in v.announcers]
         d.originate = own
@@ -198,7 +199,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
                               description=f"rack {rack.name} nodes (dynamic)"))
         if lst.role == Role.TOR:
             continue
-        my_ip = next(i.address.ip for i in lst.interfaces if i.kind == "rack")
+        my_ip = next(i.address.ip for i in lst.interfaces if i.kind == Link.RACK)
         lst.peers.append(Peer(tor.name, asn, True, address=tor_spec.gateway, local_address=my_ip,
                               import_list="DEFAULT-ONLY", export_list="RACK-ROUTES",
                               auth=node_auth, description=f"rack {rack.name} ToR"))

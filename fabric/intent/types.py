@@ -17,9 +17,10 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from fabric.errors import Diagnostics
-from fabric.model.types import BmpCollector, SecretRef
+from fabric.model.types import BmpCollector, Discovery, SecretRef
 
-__all__ = ["BmpCollector", "SecretRef"]     # model value types the intent carries as they are
+# Model value types the intent carries as they are.
+__all__ = ["BmpCollector", "Discovery", "SecretRef"]
 
 
 class Role(StrEnum):
@@ -34,9 +35,11 @@ SWITCH_ROLES = frozenset({Role.CORE, Role.TOR, Role.RR_SWITCH})
 NODE_ROLES = frozenset({Role.NODE, Role.NODE_RR})
 
 
-class Discovery(StrEnum):
-    DYNAMIC = "dynamic"                   # nodes peer with the ToR's listen range
-    ROUTE_REFLECTOR = "route_reflector"   # nodes peer with the rack's route reflectors
+class Link(StrEnum):
+    """What an interface of the fabric faces."""
+
+    CORE_LINK = "link"    # a ToR–core /31
+    RACK = "rack"         # the rack's node subnet
 
 
 class SessionKind(StrEnum):
@@ -89,7 +92,7 @@ class Interface:
 
     address: IPv4Interface
     peer: str            # device at the other end, or the rack for a rack subnet
-    kind: str            # "link" (ToR–core /31) or "rack" (node subnet)
+    kind: Link
 
 
 @dataclass

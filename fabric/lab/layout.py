@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fabric.intent.types import Intent, Role
+from fabric.intent.types import Intent, Link, Role
 
 RUN_ROOT = Path("/run/bgp-fabric")
 IFNAME_MAX = 15   # Linux IFNAMSIZ - 1
@@ -83,7 +83,7 @@ def plan_lab(intent: Intent) -> LabPlan:
         if d.role != Role.TOR:
             continue
         ns = prefix + d.name
-        links = [i for i in d.interfaces if i.kind == "link"]
+        links = [i for i in d.interfaces if i.kind == Link.CORE_LINK]
         for j, i in enumerate(links):
             core = devs[i.peer]
             k = core_port[core.name] = core_port.get(core.name, -1) + 1
@@ -92,14 +92,14 @@ def plan_lab(intent: Intent) -> LabPlan:
             plan.addresses.append(Address(ns, f"up{j}", str(i.address)))
             plan.addresses.append(Address(prefix + core.name, f"down{k}", str(core_if.address)))
         # The rack's L2: a bridge in the ToR's namespace holding the gateway address.
-        rack_if = next(i for i in d.interfaces if i.kind == "rack")
+        rack_if = next(i for i in d.interfaces if i.kind == Link.RACK)
         plan.bridges.append((ns, "rack"))
         plan.addresses.append(Address(ns, "rack", str(rack_if.address)))
         members = sorted((m for m in devs.values() if m.rack == d.rack and m.name != d.name),
                          key=lambda m: m.name)
         for k, m in enumerate(members):
             plan.veths.append(Veth(ns, f"port{k}", prefix + m.name, "eth0", a_bridge="rack"))
-            addr = next(i.address for i in m.interfaces if i.kind == "rack")
+            addr = next(i.address for i in m.interfaces if i.kind == Link.RACK)
             plan.addresses.append(Address(prefix + m.name, "eth0", str(addr)))
             for block in intent.node_blocks.get(m.name, ()):
                 # On lo: this kernel may lack the dummy driver, and a /32 there is

@@ -8,7 +8,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from fabric import platforms
 from fabric.errors import Path
-from fabric.model.types import ParsedModel, ParsedRack
+from fabric.model.types import Discovery, ParsedModel, ParsedRack
 
 MAX_ASN = 4294967294     # 4294967295 is reserved (RFC 7300)
 # AS numbers no speaker may have: a peer would take them for something else.
@@ -199,10 +199,10 @@ def _racks(m: ParsedModel) -> None:
         node_ips += [(s.ip, (*s.path, "ip")) for s in r.rr_switches]
         names = {n.name for n in r.nodes}
         rr_path = (*r.path, "route_reflectors")
-        if r.discovery == "dynamic" and (r.rr_nodes or r.rr_switches):
+        if r.discovery == Discovery.DYNAMIC and (r.rr_nodes or r.rr_switches):
             m.diag.add(rr_path, "expected no route_reflectors with discovery: dynamic "
                        "(set discovery: route_reflector to use them)")
-        if r.discovery == "route_reflector" and not (r.rr_nodes or r.rr_switches):
+        if r.discovery == Discovery.ROUTE_REFLECTOR and not (r.rr_nodes or r.rr_switches):
             m.diag.add((*r.path, "discovery"), "expected route_reflectors (one or two nodes of "
                        "this rack, or a switch) with discovery: route_reflector, found none")
         for j, rr in enumerate(r.rr_nodes):
@@ -277,7 +277,7 @@ def _listeners(r: ParsedRack) -> list[tuple[int, str]]:
     """(dynamic peers, who listens) for the speakers of rack `r` that enforce a limit."""
     def limited(platform: str) -> bool:
         return platforms.capabilities(platform).get("listen_limit") == "yes"
-    if r.discovery == "dynamic":
+    if r.discovery == Discovery.DYNAMIC:
         return [(len(r.nodes), f"ToR {r.tor.name}")] if limited(r.tor.platform) else []
     clients = sum(1 for n in r.nodes if n.name not in r.rr_nodes)
     return [(clients, f"route reflector {s.name}") for s in r.rr_switches
@@ -298,7 +298,7 @@ def _announcements(m: ParsedModel) -> list[tuple[int, str, str]]:
             out.append((n.pod_blocks + len(vips[n.name]), r.name,
                         f"node {n.name} announces {n.pod_blocks} pod block(s) and "
                         f"{len(vips[n.name])} VIP(s)"))
-        if r.discovery == "route_reflector":
+        if r.discovery == Discovery.ROUTE_REFLECTOR:
             blocks = sum(n.pod_blocks for n in r.nodes)
             out.append((blocks + len(rack_vips), r.name,
                         f"a route reflector of rack {r.name} sends ToR {r.tor.name} "
@@ -325,7 +325,7 @@ def _capabilities(m: ParsedModel) -> None:
     wanted: dict[str, list[tuple[str, Path, str]]] = defaultdict(list)
     for r in m.racks:
         tor = r.tor
-        if r.discovery == "dynamic":
+        if r.discovery == Discovery.DYNAMIC:
             wanted[tor.platform].append(("dynamic_neighbors", tor.path, f"ToR {tor.name}"))
             wanted[tor.platform].append(("listen_limit", tor.path, f"ToR {tor.name}"))
             if m.auth_nodes:

@@ -18,6 +18,7 @@ from fabric.model.types import (
     BgpDefaults,
     BmpCollector,
     Core,
+    Discovery,
     Model,
     Node,
     ParsedModel,
@@ -177,5 +178,6 @@ def _rack(r: dict[str, Any], path: Path, pools: ParsedPools, cores: tuple[str, .
             rr_switches.append(SwitchRR(rr["name"], rr["platform"], IPv4Address(rr["ip"]),
                                         IPv4Address(rr["mgmt"]), _addr(rr.get("router_id")),
                                         name, (*path, "route_reflectors", j)))
-    return ParsedRack(name, subnet, pod_pool, tor, r.get("discovery", "dynamic"), tuple(rr_nodes),
-                tuple(rr_switches), nodes, path)
+    discovery = Discovery(r.get("discovery", Discovery.DYNAMIC))
+    return ParsedRack(name, subnet, pod_pool, tor, discovery, tuple(rr_nodes),
+                      tuple(rr_switches), nodes, path)

@@ -4,9 +4,15 @@ the semantic checks (checks.py) pass, and the parsed form the checks read."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 
 from fabric.errors import Diagnostics, Path
+
+
+class Discovery(StrEnum):
+    DYNAMIC = "dynamic"                   # nodes peer with the ToR's listen range
+    ROUTE_REFLECTOR = "route_reflector"   # nodes peer with the rack's route reflectors
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ class ParsedRack:
     subnet: IPv4Network | None
     pod_pool: IPv4Network | None         # absent: IPAM allocates one from pools.pod
     tor: Tor
-    discovery: str
+    discovery: Discovery
     rr_nodes: tuple[str, ...]
     rr_switches: tuple[SwitchRR, ...]
     nodes: tuple[Node, ...]

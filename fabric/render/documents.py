@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import jinja2
 
-from fabric.intent.types import Intent, Role
+from fabric.intent.types import Intent, Link, Role
 
 Table = tuple[Sequence[str], list[Sequence[object]]]
 
@@ -24,7 +24,7 @@ def tables(intent: Intent) -> dict[str, Table]:
     for d in switches:
         if d.role == Role.TOR:
             for i in d.interfaces:
-                if i.kind == "link":
+                if i.kind == Link.CORE_LINK:
                     core_if = next(c for c in devs[i.peer].interfaces if c.peer == d.name)
                     links[1].append((d.name, i.address.ip, i.peer, core_if.address.ip,
                                      i.address.network))
