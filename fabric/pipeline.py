@@ -37,9 +37,11 @@ def build(model_file: FsPath, state_dir: FsPath | None = None, prune: bool = Fal
     model = load_model(model_file)
     state_dir = state_dir or state_dir_for(model_file)
     alloc = allocate(model, load_state(state_dir), prune=prune, renumber=renumber)
-    intent = build_intent(model, alloc)
-    return Result(intent, dump_state(model, alloc.state), model.diag.warnings, alloc.changes,
-                  alloc.renumbered)
+    # What the user is told and the state to store come from the model and the
+    # allocation before the intent: after it, nothing reads either.
+    state_text, warnings = dump_state(model, alloc.state), model.diag.warnings
+    changes, renumbered = alloc.changes, alloc.renumbered
+    return Result(build_intent(model, alloc), state_text, warnings, changes, renumbered)
 
 
 def render(result: Result) -> dict[str, str]:
