@@ -6,13 +6,17 @@ the intent, the state text to store, and what the user should be told."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path as FsPath
 
 from fabric.errors import Problem
 from fabric.intent.build import build_intent
 from fabric.intent.types import Intent
 from fabric.ipam.allocate import allocate
+from fabric.ipam.rebalance import Rebalanced
+from fabric.ipam.rebalance import rebalance as decide
 from fabric.ipam.state import dump_state, load_state
+from fabric.ipam.usage import Usage
 from fabric.model.load import load_model
 from fabric.render.engine import render_all
 
@@ -42,6 +46,15 @@ def build(model_file: FsPath, state_dir: FsPath | None = None, prune: bool = Fal
     state_text, warnings = dump_state(model, alloc.state), model.diag.warnings
     changes, renumbered = alloc.changes, alloc.renumbered
     return Result(build_intent(model, alloc), state_text, warnings, changes, renumbered)
+
+
+def rebalance(model_file: FsPath, state_dir: FsPath, usage: Usage,
+              now: datetime) -> tuple[Rebalanced, str]:
+    """Blocks grown and released for `usage` at `now`, and the state text that holds
+    them (allocated like `render` does, so nothing else moves)."""
+    model = load_model(model_file)
+    plan = decide(model, load_state(state_dir), usage, now)
+    return plan, dump_state(model, allocate(model, plan.stored).state)
 
 
 def render(result: Result) -> dict[str, str]:

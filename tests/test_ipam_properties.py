@@ -37,7 +37,7 @@ from hypothesis.stateful import (
 from fabric.errors import InputError
 from fabric.ipam.allocate import Allocation, allocate, link_key
 from fabric.ipam.pools import NumberPool, PrefixPool
-from fabric.ipam.state import SECTIONS, dump_state, load_state, write_state
+from fabric.ipam.state import LIFE, SECTIONS, dump_state, load_state, write_state
 from fabric.model.load import load_model
 from fabric.model.types import Model
 
@@ -173,7 +173,8 @@ def expected_shortfalls(sizes: Sizes, racks: list[RackDesc], stored: dict[str, d
 
     Stored entries of items gone from the model stay reserved for this run even
     when pruned (they are released from the state, free again the next run);
-    extra blocks of a node whose pod_blocks shrank are freed at once with prune.
+    extra blocks of a node whose pod_blocks shrank stay the node's, even with
+    prune (pods may use them; only `fabric ipam rebalance` releases them).
     """
     want = wanted_keys(racks)
 
@@ -209,8 +210,6 @@ def expected_shortfalls(sizes: Sizes, racks: list[RackDesc], stored: dict[str, d
         used = need = 0
         for n in r.nodes:
             kept = len(stored["node_blocks"].get(n.name, []))
-            if prune:
-                kept = min(kept, n.blocks)
             used += kept
             need += max(0, n.blocks - kept)
         if pool is not None:
@@ -274,7 +273,7 @@ class IpamMachine(RuleBasedStateMachine):
         self.state_dir = Path(self._tmp.name)
         self.racks: list[RackDesc] = []
         self.removed: list[RackDesc] = []
-        self.state: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
+        self.state: dict[str, dict[str, Any]] = {s: {} for s in (*SECTIONS, LIFE)}
         self.alloc: Allocation | None = None
         self.counter = itertools.count()
         self.steps = 0
@@ -364,7 +363,8 @@ class IpamMachine(RuleBasedStateMachine):
         for name, pool in a.rack_pools.items():
             assert pool.prefixlen == sz.rack_len and pool.subnet_of(sz.supernet), (name, pool)
         for name, blocks in a.node_blocks.items():
-            assert len(blocks) == blocks_of[name], (name, blocks)
+            # At least pod_blocks; more where it shrank (rebalance releases those).
+            assert len(blocks) >= blocks_of[name], (name, blocks)
             for b in blocks:
                 assert b.prefixlen == BLOCK_LEN, (name, b)
                 assert b.subnet_of(a.rack_pools[rack_of[name]]), \
@@ -421,16 +421,13 @@ class IpamMachine(RuleBasedStateMachine):
                         assert new[section][key] == value, \
                             f"{section} {key} moved: {value} → {new[section][key]}"
                         continue
-                    # Blocks: the first min(old, new) stay, prefix for prefix.
+                    # Blocks: every held block stays, prefix for prefix, and in use.
                     n = blocks_of[key]
-                    expect_len = n if prune else max(n, len(value))
-                    assert new[section][key][:min(n, len(value))] == value[:n], \
+                    assert new[section][key][:len(value)] == value, \
                         f"node_blocks {key} moved: {value} → {new[section][key]}"
-                    assert len(new[section][key]) == expect_len, (key, value, new[section][key])
-                    if len(value) > n and not prune:
-                        reserved.add(f"node_blocks {key}: {len(value) - n} extra block(s)")
-                    if len(value) > n and prune:
-                        assert f"released node_blocks {key}: {value[n:]}" in a.changes
+                    assert len(new[section][key]) == max(n, len(value)), \
+                        (key, value, new[section][key])
+                    assert [str(b) for b in a.node_blocks[key]] == new[section][key]
                 elif prune:
                     assert key not in new[section], f"prune kept {section} {key}"
                     assert any(c.startswith(f"released {section} {key}: ") for c in a.changes), \

@@ -264,16 +264,16 @@ def test_plan_shows_only_what_a_one_rack_change_touches(example_lab, capsys) -> 
     assert code == 0 and report["summary"].startswith(f"{len(report['devices'])} unchanged")
     changed = model.parent / "changed.yaml"
     changed.write_text(model.read_text().replace(
-        "  - {address: 10.96.0.11, announcers: [r03-n1, r06-n3]}",
-        "  - {address: 10.96.0.11, announcers: [r03-n1, r06-n3]}\n"
-        "  - {address: 10.96.0.12, announcers: [r04-n2]}"))
+        "  - {address: 10.250.0.11, announcers: [r03-n1, r06-n3]}",
+        "  - {address: 10.250.0.11, announcers: [r03-n1, r06-n3]}\n"
+        "  - {address: 10.250.0.12, announcers: [r04-n2]}"))
     (model.parent / "state").mkdir(exist_ok=True)
     code, report = _cli(capsys, "plan", str(changed), "--target", "lab",
                         "--state", str(model.parent / "state"))
     assert code == 3
     touched = {d["device"]: d for d in report["devices"] if d["diff"]}
     assert set(touched) == {"r04-tor"}
-    assert touched["r04-tor"]["diff"] == "+ ip prefix-list RACK-EXPORT seq 20 permit 10.96.0.12/32"
+    assert touched["r04-tor"]["diff"] == "+ ip prefix-list RACK-EXPORT seq 20 permit 10.250.0.12/32"
     capsys.readouterr()
     assert main(["plan", str(changed), "--target", "lab", "--state",
                  str(model.parent / "state"), "--markdown"]) == 3
@@ -342,13 +342,13 @@ def test_ansible_plays_on_the_lab(example_lab, tmp_path: Path) -> None:
 
     changed = model.parent / "ansible-changed.yaml"
     changed.write_text(model.read_text().replace(
-        "  - {address: 10.96.0.11, announcers: [r03-n1, r06-n3]}",
-        "  - {address: 10.96.0.11, announcers: [r03-n1, r06-n3]}\n"
-        "  - {address: 10.96.0.12, announcers: [r04-n2]}"))
+        "  - {address: 10.250.0.11, announcers: [r03-n1, r06-n3]}",
+        "  - {address: 10.250.0.11, announcers: [r03-n1, r06-n3]}\n"
+        "  - {address: 10.250.0.12, announcers: [r04-n2]}"))
     code, out = playbook(tmp_path, changed, "plan.yml", *lab_vars, "--check", "--diff")
     assert code == 0, out
     assert {h for h, r in recap(out).items() if r["changed"]} == {"r04-tor"}, out
-    assert "+ ip prefix-list RACK-EXPORT seq 20 permit 10.96.0.12/32" in out
+    assert "+ ip prefix-list RACK-EXPORT seq 20 permit 10.250.0.12/32" in out
 
     drv = targets_driver(intent, "r04-tor")
     for text, want in ((changed, True), (model, False)):
@@ -356,7 +356,7 @@ def test_ansible_plays_on_the_lab(example_lab, tmp_path: Path) -> None:
         rows = recap(out)
         assert code == 0 and {h for h, r in rows.items() if r["changed"]} == {"r04-tor"}, out
         running = drv.get_config()["running"]
-        assert ("permit 10.96.0.12/32" in running) is want
+        assert ("permit 10.250.0.12/32" in running) is want
 
     code, out = playbook(tmp_path, model, "verify.yml", "-e", f"fabric_model={model}",
                          "-e", "fabric_verify_wait=60")

@@ -1,14 +1,18 @@
-"""`fabric ipam show | rename`: the allocations, and carrying them to a new name."""
+"""`fabric ipam show | rename | rebalance`: the allocations, carrying them to a new
+name, and node blocks that follow Cilium's usage."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
+from pathlib import Path as FsPath
 
 from fabric.cli.common import (
     EXIT_OK,
     Parents,
     Subparsers,
     absolute,
+    bad_argument,
     emit,
     model_arguments,
     state_dir,
@@ -28,6 +32,17 @@ def add(sub: Subparsers, parents: Parents) -> None:
     ren.add_argument("new", metavar="NEW")
     model_arguments(ren)            # after KIND OLD NEW, so not through `parents`
     ren.set_defaults(func=rename)
+    reb = ipam_sub.add_parser(
+        "rebalance", parents=[parents.common, parents.model],
+        help="grow and release node blocks from Cilium's usage (pools.pod.rebalance)")
+    reb.add_argument("--usage", type=FsPath, required=True, metavar="FILE",
+                     help="`kubectl get ciliumnodes -o json`")
+    reb.add_argument("--now", metavar="TIME",
+                     help="the time to decide at, ISO 8601 with a zone (default: now)")
+    reb.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    reb.add_argument("--out", type=FsPath, default=FsPath("build"),
+                     help="output directory to re-render (default build)")
+    reb.set_defaults(func=rebalance)
 
 
 def rename(args: argparse.Namespace) -> int:
@@ -52,4 +67,47 @@ def show(args: argparse.Namespace) -> int:
     rows = ipam_rows(model, alloc)
     emit(args, {"allocations": rows, "pending": alloc.changes,
                 "reserved": alloc.reserved}, ipam_text(rows, alloc), chatter=False)
+    return EXIT_OK
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    if args.now is None:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(args.now)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise bad_argument(args, "--now", f"expected an ISO 8601 time with a zone, such as "
+                                          f"2026-12-01T12:00:00Z, found {args.now!r}")
+    return when
+
+
+def rebalance(args: argparse.Namespace) -> int:
+    from fabric import pipeline
+    from fabric.ipam.state import STATE_FILE, write_state
+    from fabric.ipam.usage import read_usage
+    from fabric.render import write as output
+
+    now = _now(args)
+    plan, text = pipeline.rebalance(args.model, state_dir(args), read_usage(args.usage), now)
+    state_file = absolute(state_dir(args) / STATE_FILE)
+    changed = not state_file.exists() or state_file.read_text() != text
+    lines = [s.line() for s in plan.steps] or ["no block to grow or release"]
+    lines += [f"note: {n}" for n in plan.notes]
+    data = {"now": now.isoformat(), "steps": [s.as_dict() for s in plan.steps],
+            "notes": plan.notes, "state_file": str(state_file), "dry_run": args.dry_run,
+            "state_changed": changed and not args.dry_run}
+    if args.dry_run or not changed:
+        lines.append(f"state {state_file} {'would change' if changed else 'unchanged'}"
+                     f"{' (dry run)' if args.dry_run else ''}")
+        emit(args, data, "\n".join(lines))
+        return EXIT_OK
+    write_state(state_dir(args), text)
+    rep = output.write(absolute(args.out), pipeline.render(pipeline.build(args.model,
+                                                                          args.state)))
+    lines.append(f"state {state_file} updated; {absolute(args.out)}: {len(rep.written)} "
+                 f"written, {len(rep.removed)} removed")
+    data |= {"written": rep.written, "removed": rep.removed, "out": str(absolute(args.out))}
+    emit(args, data, "\n".join(lines))
     return EXIT_OK

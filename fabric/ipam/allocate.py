@@ -21,7 +21,7 @@ from typing import Any
 from fabric.errors import Path
 from fabric.ipam.moves import find_renames, rename_problem, renumbered_line
 from fabric.ipam.pools import NumberPool, PrefixPool
-from fabric.ipam.state import SECTIONS
+from fabric.ipam.state import LIFE, SECTIONS
 from fabric.model.types import Core, Model
 
 
@@ -99,7 +99,7 @@ class _Allocator:
         self.stored = stored
         self.prune = prune
         self.renumber = renumber
-        self.out = Allocation(state={s: {} for s in SECTIONS})
+        self.out = Allocation(state={s: {} for s in (*SECTIONS, LIFE)})
         self.moves: list[Move] = []
         self.pool_causes: dict[str, Cause] = {}     # rack → why its pool moves
         # IPAM's own problems, located in the model file (the model stays as loaded).
@@ -358,6 +358,11 @@ class _Allocator:
 
     # --- node blocks -----------------------------------------------------
     def _node_blocks(self) -> None:
+        """A node holds the blocks the state gives it, at least its pod_blocks. Blocks
+        above that count stay announced until `fabric ipam rebalance` finds them empty
+        and releases them: an address may be in use, so neither a smaller pod_blocks nor
+        --prune takes a block from a node still in the model. A withdrawn block is held
+        (never handed out again) but not the node's to use."""
         m = self.m
         p = m.pools
         if p.pod is None:
@@ -365,12 +370,15 @@ class _Allocator:
         pools = {name: PrefixPool(net, p.block_prefix_length)
                  for name, net in self.out.rack_pools.items()}
         nodes = {n.name: n for r in m.racks for n in r.nodes}
+        life = self.stored.get(LIFE, {})
         kept: dict[str, list[IPv4Network]] = {}
         for key, texts in sorted(self.stored["node_blocks"].items()):
             blocks = [IPv4Network(t) for t in texts]
             n = nodes.get(key)
             if n is None:       # no longer in the model
-                self._keep_or_drop("node_blocks", key, wanted=False)
+                if self._keep_or_drop("node_blocks", key, wanted=False):
+                    continue
+                self._keep_life(texts, kept=not self.prune)
                 for b in blocks:
                     for pl in pools.values():
                         if not pl.reserve(b):
@@ -382,21 +390,15 @@ class _Allocator:
             mine = [b for b in blocks if pool.reserve(b)]
             if len(mine) < len(blocks):
                 self._moved("node_blocks", key, texts, self._block_cause(n, blocks))
-            if len(mine) > n.pod_blocks and self.prune:
-                for b in mine[n.pod_blocks:]:
-                    pool.release(b)
-                self.out.changes.append(f"released node_blocks {key}: "
-                                        f"{[str(b) for b in mine[n.pod_blocks:]]}")
-                mine = mine[:n.pod_blocks]
-            elif len(mine) > n.pod_blocks:
-                self.out.reserved.append(f"node_blocks {key}: {len(mine) - n.pod_blocks} "
-                                         "extra block(s)")
             kept[key] = mine
         for r in sorted(m.racks, key=lambda r: r.name):
             pool = pools.get(r.name)
             if pool is None:
                 continue
-            need = sum(max(0, n.pod_blocks - len(kept.get(n.name, []))) for n in r.nodes)
+
+            def active(name: str) -> list[IPv4Network]:
+                return [b for b in kept.get(name, []) if "withdrawn" not in life.get(str(b), {})]
+            need = sum(max(0, n.pod_blocks - len(active(n.name))) for n in r.nodes)
             if need > pool.free:
                 self.problem((*r.path, "nodes"), f"rack {r.name} pod pool {pool.parent} "
                              f"exhausted: needs {need} more /{p.block_prefix_length} block(s), "
@@ -404,13 +406,21 @@ class _Allocator:
                 continue
             for n in sorted(r.nodes, key=lambda n: n.name):
                 blocks = kept.get(n.name, [])
-                added = [pool.take_checked() for _ in range(n.pod_blocks - len(blocks))]
+                added = [pool.take_checked()
+                         for _ in range(n.pod_blocks - len(active(n.name)))]
                 if added:
                     self.out.changes.append(f"allocated node_blocks {n.name}: "
                                             f"{[str(b) for b in added]}")
-                blocks = blocks + added
-                self.out.state["node_blocks"][n.name] = [str(b) for b in blocks]
-                self.out.node_blocks[n.name] = tuple(blocks[:n.pod_blocks])
+                texts = [str(b) for b in blocks]
+                self._keep_life(texts, kept=True)
+                self.out.state["node_blocks"][n.name] = texts + [str(b) for b in added]
+                self.out.node_blocks[n.name] = (*active(n.name), *added)
+
+    def _keep_life(self, blocks: list[str], kept: bool) -> None:
+        """Carry the rebalance record of blocks still held."""
+        if kept:
+            life = self.stored.get(LIFE, {})
+            self.out.state[LIFE].update({b: life[b] for b in blocks if b in life})
 
     def _block_cause(self, n: Any, blocks: list[IPv4Network]) -> Cause:
         p = self.m.pools

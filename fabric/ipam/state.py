@@ -3,6 +3,7 @@ every hand-edit mistake located, written only when its text changes."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path as FsPath
 from typing import Any
@@ -18,6 +19,11 @@ STATE_FILE = "ipam.yaml"
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SECTIONS = ("rack_asns", "rack_pools", "node_blocks", "links", "router_ids")
 IDENTITY = ("racks", "nodes", "switches")
+# A held block's life as `fabric ipam rebalance` saw it: when it was last seen
+# empty (since then continuously), when it was withdrawn (no longer announced nor
+# offered to Cilium, not yet back in the rack pool). Written only when not empty.
+LIFE = "block_states"
+LIFE_KEYS = ("empty_since", "withdrawn")
 
 
 def _is_network(value: Any) -> bool:
@@ -32,6 +38,18 @@ def _is_address(value: Any) -> bool:
         return isinstance(value, str) and bool(IPv4Address(value))
     except ValueError:
         return False
+
+
+def _is_time(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _is_life(value: Any) -> bool:
+    return (isinstance(value, dict) and bool(value) and set(value) <= set(LIFE_KEYS)
+            and all(map(_is_time, value.values())))
 
 
 def _is_record(value: Any, first: str, ok: Any) -> bool:
@@ -51,21 +69,28 @@ _ENTRY = {
               "a mapping {subnet: PREFIX, tor: NAME}"),
     "nodes": (lambda v: _is_record(v, "ip", _is_address), "a mapping {ip: ADDRESS, rack: NAME}"),
     "switches": (_is_address, "a management address"),
+    LIFE: (_is_life, "a mapping {empty_since: TIME, withdrawn: TIME} (either or both; "
+                     "ISO 8601 times with a zone, quoted)"),
 }
+
+
+def _net_key(text: str) -> tuple[int, int]:
+    net = IPv4Network(text)
+    return int(net.network_address), net.prefixlen
 
 
 def load_state(state_dir: FsPath) -> dict[str, dict[str, Any]]:
     """The stored allocations; a hand-edited file that went wrong is bad input (exit 2)."""
     file = state_dir / STATE_FILE
     if not file.exists():
-        return {s: {} for s in SECTIONS}
+        return {s: {} for s in (*SECTIONS, LIFE)}
     data, diag = load_yaml(file)
     if not isinstance(data, dict) or data.get("version") != 1:
         diag.add(("version",), "expected an IPAM state file with version: 1")
         diag.raise_if_errors()
     out: dict[str, dict[str, Any]] = {}
     # Identity sections are read only when present: a state written before them has none.
-    for section in (*SECTIONS, *(s for s in IDENTITY if s in data)):
+    for section in (*SECTIONS, *(s for s in (*IDENTITY, LIFE) if s in data)):
         body = data.get(section) or {}
         if not isinstance(body, dict):
             diag.add((section,), f"expected a mapping of names to allocations, found "
@@ -73,9 +98,13 @@ def load_state(state_dir: FsPath) -> dict[str, dict[str, Any]]:
             continue
         ok, words = _ENTRY[section]
         for key, value in body.items():
-            if not ok(value):
+            if section == LIFE and not _is_network(key):
+                diag.add((section, key), f"expected a block such as 172.16.0.64/26, found "
+                                         f"{describe(key)}")
+            elif not ok(value):
                 diag.add((section, key), f"expected {words}, found {describe(value)}")
         out[section] = dict(body)
+    out.setdefault(LIFE, {})
     diag.raise_if_errors()
     return out
 
@@ -88,6 +117,8 @@ def dump_state(model: Model, state: dict[str, dict[str, Any]]) -> str:
     body: dict[str, Any] = {"version": 1}
     for s in (*SECTIONS, *(s for s in IDENTITY if s in state)):
         body[s] = {k: state[s][k] for k in sorted(state[s])}
+    if state.get(LIFE):
+        body[LIFE] = {k: state[LIFE][k] for k in sorted(state[LIFE], key=_net_key)}
     return head + yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=None,
                             width=120)
 

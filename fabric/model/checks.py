@@ -151,12 +151,36 @@ def _unicast(addr: IPv4Address) -> bool:
     return addr not in (IPv4Address(0), _BROADCAST) and addr not in _MULTICAST
 
 
+def _rebalance(m: ParsedModel) -> None:
+    """Hysteresis needs release_above > grow_below; and an empty block must itself
+    hold grow_below addresses, or a node with an empty block could still grow."""
+    p, path = m.pools, ("pools", "pod", "rebalance")
+    rb = p.rebalance
+    if rb.release_above <= rb.grow_below:
+        m.diag.add((*path, "release_above"), f"expected more than grow_below "
+                   f"({rb.grow_below}), found {rb.release_above}")
+    size = 2 ** (32 - p.block_prefix_length)
+    if rb.grow_below > size:
+        m.diag.add((*path, "grow_below"), f"expected at most {size}, the addresses of one "
+                   f"/{p.block_prefix_length} block, found {rb.grow_below}")
+    if rb.max_blocks_per_node < p.blocks_per_node:
+        m.diag.add((*path, "max_blocks_per_node"), f"expected at least blocks_per_node "
+                   f"({p.blocks_per_node}), found {rb.max_blocks_per_node}")
+    for r in m.racks:
+        for n in r.nodes:
+            if n.pod_blocks > rb.max_blocks_per_node:
+                m.diag.add((*n.path, "pod_blocks"), f"expected at most "
+                           f"pools.pod.rebalance.max_blocks_per_node "
+                           f"({rb.max_blocks_per_node}), found {n.pod_blocks}")
+
+
 def _pools(m: ParsedModel) -> None:
     p = m.pools
     if p.pod and not p.pod.prefixlen <= p.rack_prefix_length <= p.block_prefix_length:
         m.diag.add(("pools", "pod"), "expected supernet length ≤ rack_prefix_length ≤ "
                    f"block_prefix_length, found /{p.pod.prefixlen}, /{p.rack_prefix_length}, "
                    f"/{p.block_prefix_length}")
+    _rebalance(m)
     named: list[tuple[str, IPv4Network | None, Path]] = [
         ("pools.pod.supernet", p.pod, ("pools", "pod", "supernet")),
         ("pools.vip", p.vip, ("pools", "vip")),

@@ -26,6 +26,7 @@ from fabric.model.types import (
     ParsedRack,
     Pools,
     Rack,
+    Rebalance,
     SecretRef,
     SwitchRR,
     Tor,
@@ -72,7 +73,7 @@ def _validated(m: ParsedModel) -> Model:
     pools = Pools(pod=_parsed(p.pod), rack_prefix_length=p.rack_prefix_length,
                   block_prefix_length=p.block_prefix_length, blocks_per_node=p.blocks_per_node,
                   vip=_parsed(p.vip), links=_parsed(p.links), loopbacks=_parsed(p.loopbacks),
-                  rack_asns=p.rack_asns)
+                  rack_asns=p.rack_asns, rebalance=p.rebalance)
     racks = tuple(Rack(name=r.name, subnet=_parsed(r.subnet), pod_pool=r.pod_pool, tor=r.tor,
                        discovery=r.discovery, rr_nodes=r.rr_nodes, rr_switches=r.rr_switches,
                        nodes=r.nodes, path=r.path)
@@ -125,6 +126,7 @@ def _parse(d: dict[str, Any], diag: Diagnostics) -> ParsedModel:
         links=parse_network(p["links"], ("pools", "links"), diag),
         loopbacks=parse_network(p["loopbacks"], ("pools", "loopbacks"), diag),
         rack_asns=asns,
+        rebalance=Rebalance(**pod.get("rebalance", {})),
     )
     cores = tuple(
         Core(c["name"], c["platform"], c["asn"], IPv4Address(c["mgmt"]),

@@ -50,6 +50,18 @@ class SecretRef:
 
 
 @dataclass(frozen=True)
+class Rebalance:
+    """When `fabric ipam rebalance` grows and releases node blocks. The defaults:
+    Cilium's own pre-allocation (8 free addresses), twice that to release so a
+    node does not flap, and Calico's 15-minute grace for an empty block."""
+
+    grow_below: int = 8
+    release_above: int = 16
+    release_after: int = 900          # seconds
+    max_blocks_per_node: int = 8
+
+
+@dataclass(frozen=True)
 class ParsedPools:
     """The pools as parsed: a prefix that did not parse is None (and reported)."""
 
@@ -61,6 +73,7 @@ class ParsedPools:
     links: IPv4Network | None
     loopbacks: IPv4Network | None
     rack_asns: tuple[int, int] | None    # absent: every ToR gives its own asn
+    rebalance: Rebalance
 
 
 @dataclass(frozen=True)
