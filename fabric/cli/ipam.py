@@ -4,6 +4,7 @@ name, and node blocks that follow Cilium's usage."""
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 from pathlib import Path as FsPath
 
@@ -43,6 +44,20 @@ def add(sub: Subparsers, parents: Parents) -> None:
     reb.add_argument("--out", type=FsPath, default=FsPath("build"),
                      help="output directory to re-render (default build)")
     reb.set_defaults(func=rebalance)
+    ctl = ipam_sub.add_parser(
+        "controller", parents=[parents.common, parents.model],
+        help="rebalance in a loop against a live cluster (watch CiliumNodes, patch pools)")
+    ctl.add_argument("--out", type=FsPath, default=FsPath("build"),
+                     help="output directory kept rendered (default build)")
+    ctl.add_argument("--kubeconfig", type=FsPath, default=None,
+                     help="kubeconfig file (default: in-cluster, else ~/.kube/config)")
+    ctl.add_argument("--context", default=None, help="kubeconfig context")
+    ctl.add_argument("--on-change", metavar="CMD", default=None,
+                     help="shell command run after the state and build change, before any "
+                          "pool does (say `fabric apply`); pools wait while it fails")
+    ctl.add_argument("--resync", type=int, default=60, metavar="SECONDS",
+                     help="decide again at least this often (default 60)")
+    ctl.set_defaults(func=controller)
 
 
 def rename(args: argparse.Namespace) -> int:
@@ -110,4 +125,29 @@ def rebalance(args: argparse.Namespace) -> int:
                  f"written, {len(rep.removed)} removed")
     data |= {"written": rep.written, "removed": rep.removed, "out": str(absolute(args.out))}
     emit(args, data, "\n".join(lines))
+    return EXIT_OK
+
+
+def controller(args: argparse.Namespace) -> int:
+    import logging
+    import threading
+
+    from kubernetes import client, config
+
+    from fabric.controller import Controller
+
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(name)s %(message)s")
+    if args.kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config()
+    else:
+        config.load_kube_config(config_file=str(args.kubeconfig) if args.kubeconfig else None,
+                                context=args.context)
+    ctl = Controller(client.ApiClient(), args.model, state_dir(args), absolute(args.out),
+                     on_change=args.on_change, resync=args.resync)
+    stop = threading.Event()
+    try:
+        ctl.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
     return EXIT_OK
