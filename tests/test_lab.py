@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import EXAMPLE
 
 from fabric import pipeline
 from fabric.cli.main import main
-from fabric.lab import dataplane, lab
+from fabric.lab import dataplane, lab, netns
 from fabric.lab.deploy import apply_lab
 from fabric.lab.lab import frr_instance, gobgp_service, lab_configs
 from fabric.lab.layout import RUN_ROOT, netns_prefix, plan_lab
@@ -367,3 +368,89 @@ def targets_driver(intent, device: str):
     from fabric.lab import target as targets
 
     return targets.lab_target(intent).connect(device)
+
+
+def _usage_file(path: Path, used: dict[str, list[str]]) -> Path:
+    items = [{"apiVersion": "cilium.io/v2", "kind": "CiliumNode", "metadata": {"name": n},
+              "status": {"ipam": {"used": {a: {"owner": f"default/pod-{i}"}
+                                           for i, a in enumerate(addrs)}}}}
+             for n, addrs in used.items()]
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    return path
+
+
+def _routed_at(intent, plan, prefix: str, want: set[str], wait: float = 60) -> set[str]:
+    """The speakers (switches and nodes) whose BGP table holds `prefix`, once they are
+    `want` or after `wait` seconds (a node's graceful restart defers its updates)."""
+    end = time.monotonic() + wait
+    while True:
+        obs = verify.collect(intent, collector(plan))
+        seen = {d for d, o in obs.items() if prefix in o.routes}
+        if seen == want or time.monotonic() > end:
+            return seen
+        time.sleep(1)
+
+
+def test_a_grown_block_is_routed_and_a_released_one_is_not(example_lab, tmp_path, capsys) -> None:
+    """A node reported full grows a block: after apply it is announced, at its ToR
+    and the rack's other nodes (the cores hold the rack's aggregate, which covers it),
+    and a pod address in it answers from another rack. Reported empty
+    for the grace period it is withdrawn everywhere and stops answering; after
+    another it returns to the rack pool and the state is as before."""
+    from ipaddress import IPv4Network
+
+    model, _ = example_lab
+    state = model.parent / "state" / "ipam.yaml"
+    before = state.read_text()
+    node, far = "r01-n1", "r04-n1"
+    [block] = pipeline.build(model).intent.node_blocks[node]
+    hosts = [str(a) for a in block]
+    t0 = "2026-12-01T12:00:00+00:00"
+
+    def rebalance(used: list[str], now: str) -> list[dict]:
+        code, out = _cli(capsys, "ipam", "rebalance", str(model), "--now", now, "--out",
+                         str(tmp_path / "build"), "--usage",
+                         str(_usage_file(tmp_path / "usage.json", {node: used})))
+        assert code == 0, out
+        return out["steps"]
+
+    [step] = rebalance(hosts[:60], t0)
+    assert step["action"] == "grow"
+    grown = IPv4Network(step["block"])
+    pod = grown.network_address + 1
+    assert main(["apply", str(model)]) == 0
+    intent = pipeline.build(model).intent
+    plan = plan_lab(intent)
+    ns = plan.speaker(node).netns
+    try:
+        assert intent.node_blocks[node] == (block, grown)
+        rack = intent.racks["r01"]
+        assert grown.subnet_of(rack.pool)
+        here = {"r01-tor", *rack.nodes}
+        assert _routed_at(intent, plan, str(grown), here) == here
+        assert set(intent.cores) <= _routed_at(intent, plan, str(rack.pool), set(intent.cores))
+        # Cilium would give a pod this address; here it sits on the node's lo.
+        netns.exec_in(ns, ["ip", "addr", "add", f"{pod}/32", "dev", "lo"])
+        dataplane.install_routes(intent, plan)
+        probe = dataplane.Probe(far, dataplane.pod_ip(intent, far), pod, "pod in the new block")
+        ok, seen = dataplane.ping(plan, probe)
+        assert ok, seen
+
+        # The pods left the new block 16 minutes ago: withdrawn, no longer routed.
+        assert rebalance(hosts[:10], t0) == []          # empty, but not for long enough
+        [step] = rebalance(hosts[:10], "2026-12-01T12:16:00+00:00")
+        assert (step["action"], step["block"]) == ("withdraw", str(grown))
+        assert main(["apply", str(model)]) == 0
+        intent = pipeline.build(model).intent
+        assert intent.node_blocks[node] == (block,)
+        assert _routed_at(intent, plan, str(grown), set()) == set()
+        ok, seen = dataplane.ping(plan, probe)
+        assert not ok, f"the withdrawn block still answers: {seen}"
+        # Another grace later it goes back to the rack pool: the state is as before.
+        [step] = rebalance(hosts[:10], "2026-12-01T12:32:00+00:00")
+        assert (step["action"], step["block"]) == ("return", str(grown))
+        assert yaml.safe_load(state.read_text()) == yaml.safe_load(before)
+    finally:
+        netns.exec_in(ns, ["ip", "addr", "del", f"{pod}/32", "dev", "lo"])
+        state.write_text(before)
+        assert main(["apply", str(model)]) == 0
