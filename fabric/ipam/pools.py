@@ -30,6 +30,10 @@ class PrefixPool:
         self.used.add(i)
         return True
 
+    def reserve_start(self, start: int) -> None:
+        """Reserve the child starting at address `start` (an int, known to be one)."""
+        self.used.add((start - self.base) // self.step)
+
     def block(self, net: IPv4Network) -> None:
         """Mark every child overlapping `net` (of any length) as used: a reserved
         prefix of another length must not be handed out again in part."""
