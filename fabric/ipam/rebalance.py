@@ -67,21 +67,24 @@ class Rebalanced:
 
 
 def stamp(t: datetime) -> str:
-    return t.isoformat(timespec="seconds")
+    return t.isoformat()
 
 
 def rebalance(model: Model, stored: Mapping[str, Mapping[str, Any]],
               usage: Mapping[str, frozenset[int]], now: datetime) -> Rebalanced:
     """The next state for `usage` (node → IPv4 addresses in use, as integers) at
-    `now`. Nodes without
-    usage are left as they are; the input is not changed."""
+    `now`. Nodes without usage are left as they are; the input is not changed.
+
+    Two passes, so the result does not depend on the order of nodes and a second
+    run with the same usage at the same time changes nothing: first every node
+    takes back what it needs of its withdrawn blocks and returns the rest that are
+    due (freeing them in the rack pool), then nodes grow or withdraw."""
     if now.tzinfo is None:
         raise ValueError("rebalance needs an aware time")
     state: dict[str, dict[str, Any]] = {
         s: {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
             for k, v in body.items()} for s, body in stored.items()}
     state.setdefault(LIFE, {})
-    policy = model.pools.rebalance
     out = Rebalanced([], state)
     pools = _rack_pools(model, state)
     known = {n.name for r in model.racks for n in r.nodes}
@@ -89,14 +92,19 @@ def rebalance(model: Model, stored: Mapping[str, Mapping[str, Any]],
     if unknown:
         out.notes.append(f"usage for {len(unknown)} node(s) not in the model, ignored: "
                          f"{', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}")
+    size = 1 << (32 - model.pools.block_prefix_length)
+    nodes = []
     for r in sorted(model.racks, key=lambda r: r.name):
         for n in sorted(r.nodes, key=lambda n: n.name):
             used = usage.get(n.name)
             held: list[str] | None = state["node_blocks"].get(n.name)
-            if used is None or held is None:
-                continue         # no usage reported, or never rendered: nothing to go by
-            _node(out, policy, model.pools.block_prefix_length, n.name, n.pod_blocks, held, used,
-                  pools.get(r.name), now)
+            if used is not None and held is not None:   # else nothing to go by
+                nodes.append(_Node(out, model.pools.rebalance, size, n.name, n.pod_blocks,
+                                   held, used, pools.get(r.name), now))
+    for node in nodes:
+        node.take_back_or_return()
+    for node in nodes:
+        node.grow_or_withdraw()
     return out
 
 
@@ -124,83 +132,111 @@ def _start(block: str) -> int:
     return int.from_bytes(socket.inet_aton(block.partition("/")[0]), "big")
 
 
-def _node(out: Rebalanced, policy: Rebalance, block_length: int, node: str, floor: int,
-          held: list[str], used: frozenset[int], pool: PrefixPool | None,
-          now: datetime) -> None:
-    life: dict[str, dict[str, str]] = out.stored[LIFE]
-    grace = timedelta(seconds=policy.release_after)
-    size = 1 << (32 - block_length)
-    per_block: dict[int, int] = {}
-    for a in used:                  # blocks are equal-size and aligned
-        start = a & ~(size - 1)
-        per_block[start] = per_block.get(start, 0) + 1
-    in_use = {b: per_block.get(_start(b), 0) for b in held}
-    stray = len(used) - sum(in_use.values())
-    if stray:
-        out.notes.append(f"{node}: {stray} address(es) in use outside its blocks")
+class _Node:
+    """One node's blocks during a decision; `held` is the state's own list."""
 
-    def since(b: str, key: str) -> datetime:
-        return datetime.fromisoformat(life[b][key])
+    def __init__(self, out: Rebalanced, policy: Rebalance, size: int, name: str, floor: int,
+                 held: list[str], used: frozenset[int], pool: PrefixPool | None,
+                 now: datetime):
+        self.out, self.policy, self.size, self.name, self.floor = out, policy, size, name, floor
+        self.held, self.pool, self.now = held, pool, now
+        self.life: dict[str, dict[str, str]] = out.stored[LIFE]
+        self.grace = timedelta(seconds=policy.release_after)
+        per_block: dict[int, int] = {}
+        for a in used:                  # blocks are equal-size and aligned
+            start = a & ~(size - 1)
+            per_block[start] = per_block.get(start, 0) + 1
+        self.in_use = {b: per_block.get(_start(b), 0) for b in held}
+        stray = len(used) - sum(self.in_use.values())
+        if stray:
+            out.notes.append(f"{name}: {stray} address(es) in use outside its blocks")
+        self.grew = False
 
-    def step(b: str, action: Action, why: str) -> None:
-        out.steps.append(Step(node, b, action, why))
+    def withdrawn(self) -> list[str]:
+        return [b for b in self.held if "withdrawn" in self.life.get(b, {})]
 
-    # Phase two first: withdrawn blocks whose grace is over go back to the rack pool.
-    for b in [b for b in held if "withdrawn" in life.get(b, {})]:
-        if in_use[b]:
-            out.notes.append(f"{node}: withdrawn block {b} still holds {in_use[b]} "
-                             "address(es) in use; kept")
-        elif now - since(b, "withdrawn") >= grace:
-            held.remove(b)
-            step(b, Action.RETURN, f"withdrawn at {life.pop(b)['withdrawn']}, at least "
-                 f"{policy.release_after} s ago, and nothing of it in use")
-    active = [b for b in held if "withdrawn" not in life.get(b, {})]
-    for b in active:            # how long each active block has been empty
-        entry = life.setdefault(b, {})
-        if in_use[b]:
-            entry.pop("empty_since", None)
-        else:
-            entry.setdefault("empty_since", stamp(now))
-    for b in [b for b in held if not life.get(b)]:
-        life.pop(b, None)
-    free = sum(size - in_use[b] for b in active)
-    if free < policy.grow_below:
-        _grow(out, policy, node, held, active, free, size, pool, now)
-        return
-    empty = [b for b in reversed(active) if not in_use[b]]
-    if len(active) <= floor or not empty:
-        return
-    b = empty[0]
-    left = free - size
-    if now - since(b, "empty_since") >= grace and left > policy.release_above:
-        life[b] = {"empty_since": life[b]["empty_since"], "withdrawn": stamp(now)}
-        step(b, Action.WITHDRAW, f"empty since {life[b]['empty_since']}; {left} address(es) "
-             f"free without it, above {policy.release_above}")
+    def active(self) -> list[str]:
+        return [b for b in self.held if "withdrawn" not in self.life.get(b, {})]
 
+    def free(self) -> int:
+        return sum(self.size - self.in_use[b] for b in self.active())
 
-def _grow(out: Rebalanced, policy: Rebalance, node: str, held: list[str], active: list[str],
-          free: int, size: int, pool: PrefixPool | None, now: datetime) -> None:
-    life: dict[str, dict[str, str]] = out.stored[LIFE]
-    withdrawn = [b for b in held if "withdrawn" in life.get(b, {})]
-    while free < policy.grow_below:
-        why = f"{free} address(es) free, below {policy.grow_below}"
-        if withdrawn:
+    def since(self, b: str, key: str) -> datetime:
+        return datetime.fromisoformat(self.life[b][key])
+
+    def step(self, b: str, action: Action, why: str) -> None:
+        self.out.steps.append(Step(self.name, b, action, why))
+
+    def take_back_or_return(self) -> None:
+        """A short node takes back its newest withdrawn blocks (a release cancelled:
+        nothing changes hands); withdrawn blocks it does not need and whose grace is
+        over, with nothing of them in use, go back to the rack pool."""
+        withdrawn = self.withdrawn()
+        while withdrawn and (free := self.free()) < self.policy.grow_below:
             b = withdrawn.pop()
-            life[b] = {"empty_since": stamp(now)}
-            out.steps.append(Step(node, b, Action.REINSTATE, why + "; its withdrawn block "
-                                  "comes back"))
-        elif len(held) >= policy.max_blocks_per_node:
-            out.notes.append(f"{node}: {why}, but it holds max_blocks_per_node "
-                             f"({policy.max_blocks_per_node}); not grown")
-            return
-        else:
-            net = pool.take() if pool is not None else None
+            del self.life[b]
+            self.grew = True
+            self.step(b, Action.REINSTATE, f"{free} address(es) free, below "
+                      f"{self.policy.grow_below}; its withdrawn block comes back")
+        for b in withdrawn:
+            if self.in_use[b]:
+                self.out.notes.append(f"{self.name}: withdrawn block {b} still holds "
+                                      f"{self.in_use[b]} address(es) in use; kept")
+            elif self.now - self.since(b, "withdrawn") >= self.grace:
+                when = self.life.pop(b)["withdrawn"]
+                self.held.remove(b)
+                if self.pool is not None:
+                    self.pool.release(IPv4Network(b))
+                self.step(b, Action.RETURN, f"withdrawn at {when}, at least "
+                          f"{self.policy.release_after} s ago, and nothing of it in use")
+
+    def grow_or_withdraw(self) -> None:
+        for b in self.active():        # how long each active block has been empty
+            entry = self.life.setdefault(b, {})
+            if self.in_use[b]:
+                entry.pop("empty_since", None)
+            else:
+                entry.setdefault("empty_since", stamp(self.now))
+            if not entry:
+                del self.life[b]
+        if self.free() < self.policy.grow_below:
+            self._grow()
+        elif not self.grew:
+            self._withdraw()
+
+    def _grow(self) -> None:
+        while (free := self.free()) < self.policy.grow_below:
+            why = f"{free} address(es) free, below {self.policy.grow_below}"
+            if len(self.held) >= self.policy.max_blocks_per_node:
+                self.out.notes.append(f"{self.name}: {why}, but it holds max_blocks_per_node "
+                                      f"({self.policy.max_blocks_per_node}); not grown")
+                return
+            net = self.pool.take() if self.pool is not None else None
             if net is None:
-                out.notes.append(f"{node}: {why}, but its rack pool is exhausted; not grown")
+                self.out.notes.append(f"{self.name}: {why}, but its rack pool is exhausted; "
+                                      "not grown")
                 return
             b = str(net)
-            held.append(b)
-            life[b] = {"empty_since": stamp(now)}
-            out.steps.append(Step(node, b, Action.GROW, why))
-        active.append(b)
-        free += size
+            self.held.append(b)
+            self.in_use[b] = 0
+            self.life[b] = {"empty_since": stamp(self.now)}
+            self.step(b, Action.GROW, why)
+
+    def _withdraw(self) -> None:
+        """Its empty blocks, newest first, while each is due and more than
+        release_above addresses stay free without it (all at once, so that a second
+        run at the same time finds nothing more)."""
+        active = self.active()
+        for b in reversed(active):
+            if self.in_use[b]:
+                continue
+            left = self.free() - self.size
+            if (len(active) <= self.floor or left <= self.policy.release_above
+                    or self.now - self.since(b, "empty_since") < self.grace):
+                return
+            self.life[b] = {"empty_since": self.life[b]["empty_since"],
+                            "withdrawn": stamp(self.now)}
+            active.remove(b)
+            self.step(b, Action.WITHDRAW, f"empty since {self.life[b]['empty_since']}; "
+                      f"{left} address(es) free without it, above "
+                      f"{self.policy.release_above}")
