@@ -33,8 +33,10 @@ from typing import Any
 
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from fabric import pipeline
+from fabric.errors import InputError
 from fabric.intent.types import Intent
 from fabric.ipam.rebalance import Step
 from fabric.ipam.state import write_state
@@ -185,24 +187,47 @@ class Controller:
 
     # --- the loop ----------------------------------------------------------
     def run(self, stop: threading.Event, passes: Callable[[Pass], None] = lambda p: None) -> None:
-        self.sync()
-        passes(self.reconcile())
+        """Until `stop`: watch, decide, act. An API server that fails (5xx, a broken
+        connection, a refused patch) or a model that no longer loads is logged and
+        retried after a growing pause (1 s doubling to 60 s), from a fresh list."""
+        backoff = 0.0
+        fresh = True
         while not stop.is_set():
-            w = watch.Watch()
             try:
-                for event in w.stream(self.api.list_cluster_custom_object, GROUP, VERSION,
-                                      PLURAL, resource_version=self.version,
-                                      timeout_seconds=self.resync):
-                    self.observe(event)
-                    # Agents update their status every 15 s: fold events together.
-                    if time.monotonic() - self._last >= self.interval:
-                        passes(self.reconcile())
-                    if stop.is_set():
-                        w.stop()
-                        break
+                if fresh:
+                    self.sync()
+                    fresh = False
+                passes(self.reconcile())     # time-driven releases, and after a (re)list
+                self._watch(stop, passes)
+                backoff = 0.0
             except ApiException as exc:
-                if exc.status != 410:
-                    raise
-                log.info("watch from %s expired (410 Gone): listing again", self.version)
-                self.sync()
-            passes(self.reconcile())        # time-driven releases, and after a relist
+                if exc.status == 410:
+                    log.info("watch from %s expired (410 Gone): listing again", self.version)
+                    fresh = True
+                    continue
+                backoff = self._pause(stop, backoff, f"API server: {exc.status} {exc.reason}")
+                fresh = True
+            except (OSError, HTTPError, InputError, RuntimeError) as exc:
+                backoff = self._pause(stop, backoff, str(exc).splitlines()[0] if str(exc)
+                                      else type(exc).__name__)
+                fresh = True
+
+    def _watch(self, stop: threading.Event, passes: Callable[[Pass], None]) -> None:
+        w = watch.Watch()
+        for event in w.stream(self.api.list_cluster_custom_object, GROUP, VERSION, PLURAL,
+                              resource_version=self.version, timeout_seconds=self.resync):
+            self.observe(event)
+            # Agents update their status every 15 s: fold events together (what is
+            # folded is decided at the next event or when the watch times out).
+            if time.monotonic() - self._last >= self.interval:
+                passes(self.reconcile())
+            if stop.is_set():
+                w.stop()
+                return
+
+    @staticmethod
+    def _pause(stop: threading.Event, backoff: float, why: str) -> float:
+        backoff = min(60.0, backoff * 2 or 1.0)
+        log.error("%s; retrying in %.0f s", why, backoff)
+        stop.wait(backoff)
+        return backoff

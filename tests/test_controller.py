@@ -252,3 +252,30 @@ def test_pools_wait_while_on_change_fails(fabric: Path, tmp_path: Path) -> None:
         assert done.patched == ["r05-n1"]
         assert pool(api, "r05-n1") == addresses(*blocks_of(fabric, "r05-n1"))
         assert len(blocks_of(fabric, "r05-n1")) == 2
+
+
+def test_an_api_server_error_is_retried_from_a_fresh_list(fabric: Path) -> None:
+    """A 500 on the watch, then one on the list: logged, a pause, a fresh list; the
+    controller goes on and still acts on events."""
+    clock = Clock()
+    with ApiDouble() as api:
+        api.put_object(agent_object("r06-n1", set()))
+        ctl = controller(api, fabric, clock, resync=30)
+        api.fail_next("GET", "/ciliumnodes", 500, "InternalError", watch=True)
+        api.fail_next("GET", "/ciliumnodes", 500, "InternalError", watch=False)
+        t, stop, passes = _run(ctl)
+        try:
+            _until(lambda: pool(api, "r06-n1") == addresses(*blocks_of(fabric, "r06-n1")))
+            api.wait_for_watches(1)
+            [block] = blocks_of(fabric, "r06-n1")
+            api.patch_status("r06-n1", {"ipam": {"used": {a: {} for a in first(block, 64)}}})
+            _until(lambda: len(blocks_of(fabric, "r06-n1")) == 2)
+        finally:
+            stop.set()
+            api.drop_watches()
+            t.join(10)
+        assert not t.is_alive()
+        assert any(p.steps for p in passes)
+        lists = [r for r in api.requests if r.method == "GET" and "watch" not in r.query
+                 and r.path.endswith("/ciliumnodes")]
+        assert len(lists) >= 3      # the first, the failed one, and the one that worked
