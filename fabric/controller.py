@@ -39,7 +39,7 @@ from fabric import pipeline
 from fabric.errors import InputError
 from fabric.intent.types import Intent
 from fabric.ipam.rebalance import Step
-from fabric.ipam.state import write_state
+from fabric.ipam.state import STATE_FILE, write_state
 from fabric.ipam.usage import Usage, usage_of
 from fabric.render import write as output
 
@@ -47,6 +47,7 @@ log = logging.getLogger("fabric.controller")
 GROUP, VERSION, PLURAL = "cilium.io", "v2", "ciliumnodes"
 MERGE_PATCH = "application/merge-patch+json"
 CONFLICT_RETRIES = 5
+REQUEST_TIMEOUT = 30            # seconds: a half-open connection must not hang a pass
 
 
 @dataclass
@@ -69,6 +70,11 @@ def _dict(answer: object) -> dict[str, Any]:
     return answer
 
 
+def _pools(intent: Intent) -> dict[str, set[str]]:
+    """What each node's CiliumNode pool should hold: every address of its blocks."""
+    return {n: {str(a) for b in blocks for a in b} for n, blocks in intent.node_blocks.items()}
+
+
 class Controller:
     def __init__(self, api: client.ApiClient, model: FsPath, state_dir: FsPath, out: FsPath,
                  on_change: str | None = None, resync: int = 60, interval: float = 5,
@@ -78,7 +84,8 @@ class Controller:
         self.on_change, self.resync, self.clock = on_change, resync, clock
         self.interval = interval        # seconds between decisions while events stream
         self._last = float("-inf")
-        self._unannounced = False       # a build --on-change has not carried out yet
+        # A build --on-change has not carried out yet: at start, perhaps the last one.
+        self._unannounced = on_change is not None
         self.objects: dict[str, dict[str, Any]] = {}
         self.version = ""
         self.intent: Intent | None = None
@@ -86,7 +93,8 @@ class Controller:
     # --- the cluster's view ------------------------------------------------
     def sync(self) -> None:
         """A fresh list: the objects and the version to watch from."""
-        listed = _dict(self.api.list_cluster_custom_object(GROUP, VERSION, PLURAL))
+        listed = _dict(self.api.list_cluster_custom_object(GROUP, VERSION, PLURAL,
+                                                           _request_timeout=REQUEST_TIMEOUT))
         self.objects = {o["metadata"]["name"]: o for o in listed.get("items", [])}
         self.version = listed["metadata"]["resourceVersion"]
 
@@ -111,18 +119,26 @@ class Controller:
 
     # --- one decision ------------------------------------------------------
     def reconcile(self) -> Pass:
+        """One decision, carried out in the order that keeps every pod routable:
+        withdrawn addresses leave the pools first (no pod takes one while its route
+        goes), then the build is written and the state after it, then `--on-change`
+        announces, and only then do pools gain addresses."""
         self._last = time.monotonic()
         done = Pass()
         if self.intent is None:
             self.intent = pipeline.build(self.model, self.state_dir).intent
-        plan, text = pipeline.rebalance(self.model, self.state_dir,
-                                        self.usage(sorted(self.intent.node_blocks)),
-                                        self.clock())
+        plan, result = pipeline.rebalance(self.model, self.state_dir,
+                                          self.usage(sorted(self.intent.node_blocks)),
+                                          self.clock())
         done.steps, done.notes = plan.steps, plan.notes
-        if write_state(self.state_dir, text):
-            done.state_changed = True
-            result = pipeline.build(self.model, self.state_dir)
+        wanted = _pools(result.intent)
+        file = self.state_dir / STATE_FILE
+        if not file.exists() or file.read_text() != result.state_text:
+            for name in sorted(self.objects):
+                self._offer(name, wanted.get(name), done, only_remove=True)
             rep = output.write(self.out, pipeline.render(result))
+            write_state(self.state_dir, result.state_text)
+            done.state_changed = True
             self.intent = result.intent
             for s in plan.steps:
                 log.info("%s", s.line())
@@ -133,9 +149,7 @@ class Controller:
             return done              # pools wait: a grown block must be announced first
         self._unannounced = False
         for name in sorted(self.objects):
-            blocks = self.intent.node_blocks.get(name)
-            if blocks is not None:
-                self._offer(name, {str(a) for b in blocks for a in b}, done)
+            self._offer(name, wanted.get(name), done)
         return done
 
     def _run_on_change(self, done: Pass) -> bool:
@@ -146,22 +160,29 @@ class Controller:
             log.error("%s; pools not changed, retried on the next pass", done.error)
         return run.returncode == 0
 
-    def _offer(self, name: str, wanted: set[str], done: Pass) -> None:
-        """Make the node's pool `wanted`, retrying on a conflict with a fresh read."""
+    def _offer(self, name: str, wanted: set[str] | None, done: Pass,
+               only_remove: bool = False) -> None:
+        """Make the node's pool `wanted` (or, `only_remove`, drop what it should not
+        hold), retrying on a conflict with a fresh read. A node that fails is logged
+        in `done.error` and the others go on."""
+        if wanted is None:
+            return                   # not a node of the model
         for _ in range(CONFLICT_RETRIES):
             obj = self.objects.get(name)
             if obj is None:
                 return
             pool = ((obj.get("spec") or {}).get("ipam") or {}).get("pool") or {}
-            change: dict[str, Any] = {a: {} for a in sorted(wanted - set(pool))}
-            change |= {a: None for a in sorted(set(pool) - wanted)}     # null deletes
+            change: dict[str, Any] = {a: None for a in sorted(set(pool) - wanted)}  # deletes
+            if not only_remove:
+                change |= {a: {} for a in sorted(wanted - set(pool))}
             if not change:
                 return
             body = {"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
                     "spec": {"ipam": {"pool": change}}}
             try:
                 self.objects[name] = _dict(self.api.patch_cluster_custom_object(
-                    GROUP, VERSION, PLURAL, name, body, _content_type=MERGE_PATCH))
+                    GROUP, VERSION, PLURAL, name, body, _content_type=MERGE_PATCH,
+                    _request_timeout=REQUEST_TIMEOUT))
                 done.patched.append(name)
                 log.info("CiliumNode %s: pool +%d −%d", name,
                          sum(v is not None for v in change.values()),
@@ -172,18 +193,26 @@ class Controller:
                     self.objects.pop(name, None)
                     return
                 if exc.status != 409:
-                    raise
+                    self._failed(done, f"CiliumNode {name}: {exc.status} {exc.reason}")
+                    return
                 done.conflicts += 1
                 try:
                     self.objects[name] = _dict(self.api.get_cluster_custom_object(
-                        GROUP, VERSION, PLURAL, name))
+                        GROUP, VERSION, PLURAL, name, _request_timeout=REQUEST_TIMEOUT))
                 except ApiException as again:
                     if again.status != 404:
-                        raise
+                        self._failed(done, f"CiliumNode {name}: {again.status} "
+                                           f"{again.reason}")
+                        return
                     self.objects.pop(name, None)
                     return
-        raise RuntimeError(f"CiliumNode {name}: still conflicting after "
-                           f"{CONFLICT_RETRIES} tries")
+        self._failed(done, f"CiliumNode {name}: still conflicting after {CONFLICT_RETRIES} "
+                           "tries")
+
+    @staticmethod
+    def _failed(done: Pass, why: str) -> None:
+        log.error("%s; retried on the next pass", why)
+        done.error = why if done.error is None else f"{done.error}; {why}"
 
     # --- the loop ----------------------------------------------------------
     def run(self, stop: threading.Event, passes: Callable[[Pass], None] = lambda p: None) -> None:
@@ -207,15 +236,22 @@ class Controller:
                     continue
                 backoff = self._pause(stop, backoff, f"API server: {exc.status} {exc.reason}")
                 fresh = True
-            except (OSError, HTTPError, InputError, RuntimeError) as exc:
-                backoff = self._pause(stop, backoff, str(exc).splitlines()[0] if str(exc)
-                                      else type(exc).__name__)
+            except InputError as exc:
+                backoff = self._pause(stop, backoff, f"the model or state does not load: "
+                                      f"{exc.problems[0] if exc.problems else exc}")
+            except (OSError, HTTPError) as exc:
+                backoff = self._pause(stop, backoff, f"{type(exc).__name__}: {exc}")
+                fresh = True
+            except Exception:        # a controller must not die of one bad answer
+                log.exception("unexpected error")
+                backoff = self._pause(stop, backoff, "unexpected error (above)")
                 fresh = True
 
     def _watch(self, stop: threading.Event, passes: Callable[[Pass], None]) -> None:
         w = watch.Watch()
         for event in w.stream(self.api.list_cluster_custom_object, GROUP, VERSION, PLURAL,
-                              resource_version=self.version, timeout_seconds=self.resync):
+                              resource_version=self.version, timeout_seconds=self.resync,
+                              _request_timeout=self.resync + REQUEST_TIMEOUT):
             self.observe(event)
             # Agents update their status every 15 s: fold events together (what is
             # folded is decided at the next event or when the watch times out).

@@ -49,12 +49,17 @@ def build(model_file: FsPath, state_dir: FsPath | None = None, prune: bool = Fal
 
 
 def rebalance(model_file: FsPath, state_dir: FsPath, usage: Usage,
-              now: datetime) -> tuple[Rebalanced, str]:
-    """Blocks grown and released for `usage` at `now`, and the state text that holds
-    them (allocated like `render` does, so nothing else moves)."""
+              now: datetime) -> tuple[Rebalanced, Result]:
+    """Blocks grown and released for `usage` at `now`, and the build that holds them
+    (its state text allocated like `render` does, so nothing else moves). Nothing
+    is written: the caller writes the build first and the state last, so a build
+    that fails to write leaves the state as it was, and the next run decides again."""
     model = load_model(model_file)
     plan = decide(model, load_state(state_dir), usage, now)
-    return plan, dump_state(model, allocate(model, plan.stored).state)
+    alloc = allocate(model, plan.stored)
+    state_text, warnings = dump_state(model, alloc.state), model.diag.warnings
+    return plan, Result(build_intent(model, alloc), state_text, warnings, alloc.changes,
+                        alloc.renumbered)
 
 
 def render(result: Result) -> dict[str, str]:

@@ -90,12 +90,38 @@ def test_helm_values_select_crd_ipam_and_validate_against_the_chart(rendered) ->
     errors = [f"{'.'.join(map(str, e.path))}: {e.message}"
               for e in jsonschema.Draft7Validator(schema).iter_errors(values)]
     assert errors == []
+    # The chart's schema allows unknown keys: check each rendered key is the chart's.
+    unknown = [".".join(p) for p in _paths(values) if not _in_schema(schema, p)]
+    assert unknown == []
     assert values["ipam"] == {"mode": "crd"}
-    assert values["ipam"]["mode"] not in SELF_ALLOCATING
+    assert "crd" not in SELF_ALLOCATING
     assert values["k8s"]["requireIPv4PodCIDR"] is False
     assert values["routingMode"] == "native"
     assert values["ipv4NativeRoutingCIDR"] == str(result.intent.pools.pod)
     assert values["autoDirectNodeRoutes"] is False
+
+
+def _paths(values: dict, at: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for k, v in values.items():
+        out += _paths(v, (*at, k)) if isinstance(v, dict) else [(*at, k)]
+    return out
+
+
+def _in_schema(schema: dict, path: tuple[str, ...]) -> bool:
+    for key in path:
+        schema = schema.get("properties", {}).get(key)
+        if schema is None:
+            return False
+    return True
+
+
+def test_a_misspelt_helm_key_is_caught() -> None:
+    schema = json.loads((DATA / "values.schema.json").read_text())
+    assert _in_schema(schema, ("ipam", "mode")) and _in_schema(schema, ("k8s",
+                                                                         "requireIPv4PodCIDR"))
+    assert not _in_schema(schema, ("ipam", "modes"))
+    assert not _in_schema(schema, ("routingmode",))
 
 
 def test_no_rendered_object_lets_cilium_allocate_on_its_own(rendered) -> None:

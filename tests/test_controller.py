@@ -5,6 +5,7 @@ by the official client: pools offered, growth, a conflict, a watch restart, a
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import threading
@@ -173,10 +174,15 @@ def test_watch_restarts_and_a_410_relists(fabric: Path) -> None:
             # resumes from the last version seen, without a new list.
             api.drop_watches()
             api.wait_for_watches(1)
+            assert sum(1 for r in api.requests if r.method == "GET"
+                       and "watch" not in r.query) == lists_before, "a resumed watch, no list"
             # History compacted past that version, and the stream cut: the next watch
             # gets 410 Gone and the controller lists again.
             api.put_object(agent_object("r03-n2", set()))
             api.compact()
+            # Had the controller already seen r03-n2, its version is not too old: the
+            # server's 410 for the next watch is then injected, so the test is sure.
+            api.fail_next("GET", "/ciliumnodes", 410, "Expired", watch=True)
             api.drop_watches()
             _until(lambda: sum(1 for r in api.requests if r.method == "GET"
                                and "watch" not in r.query) > lists_before)
@@ -279,3 +285,39 @@ def test_an_api_server_error_is_retried_from_a_fresh_list(fabric: Path) -> None:
         lists = [r for r in api.requests if r.method == "GET" and "watch" not in r.query
                  and r.path.endswith("/ciliumnodes")]
         assert len(lists) >= 3      # the first, the failed one, and the one that worked
+
+
+def test_pools_change_in_the_order_that_keeps_pods_routable(fabric: Path, tmp_path: Path) -> None:
+    """--on-change (the announcing step) sees the pool as it is at that moment: for a
+    grow, still without the new block (offered only once announced); for a withdraw,
+    already without the withdrawn one (no pod can take it while its route goes)."""
+    seen = tmp_path / "seen.jsonl"
+    clock = Clock()
+    with ApiDouble() as api:
+        url = f"{api.url}/apis/cilium.io/v2/ciliumnodes/r02-n2"
+        cmd = (f"{sys.executable} -c \"import json, urllib.request; "
+               f"o = json.load(urllib.request.urlopen('{url}')); "
+               f"open('{seen}', 'a').write(json.dumps(sorted(o['spec'].get('ipam', {{}})"
+               f".get('pool', {{}}))) + chr(10))\"")
+        [block] = blocks_of(fabric, "r02-n2")
+        api.put_object(agent_object("r02-n2", first(block, 60)))
+        ctl = controller(api, fabric, clock, on_change=cmd)
+        ctl.sync()
+        ctl.reconcile()
+        grown = blocks_of(fabric, "r02-n2")[1]
+        # One run: the start's (the last build may not have been carried out) and the grow's.
+        [at_grow] = [set(json.loads(x)) for x in seen.read_text().splitlines()]
+        assert at_grow == set(), "offered before it was announced"
+        assert pool(api, "r02-n2") == addresses(block, grown)
+
+        # 50 pods go (a merge patch: null deletes), 10 stay.
+        gone = first(block, 60) - first(block, 10)
+        api.patch_status("r02-n2", {"ipam": {"used": {a: None for a in gone}}})
+        ctl.sync()
+        ctl.reconcile()
+        clock.now += timedelta(minutes=15)
+        done = ctl.reconcile()
+        assert [(s.action, s.block) for s in done.steps] == [("withdraw", grown)]
+        at_withdraw = set(json.loads(seen.read_text().splitlines()[-1]))
+        assert at_withdraw == addresses(block), "the withdrawn block was still offered"
+        assert pool(api, "r02-n2") == addresses(block)

@@ -562,3 +562,17 @@ def test_renumbered_key_without_a_new_value_says_released(
     alloc._settle_moves()
     assert alloc.out.renumbered == ["renumbered rack_asns r01: 65101 → 65150",
                                     "renumbered rack_asns r09: 65109 released, none allocated anew"]
+
+
+def test_a_withdrawn_block_comes_back_when_the_node_needs_it(base, tmp_path: Path) -> None:
+    """A hand-edited (or raised) floor: a node whose withdrawn block would leave it
+    below pod_blocks takes that block back instead of a new one."""
+    data, state = base
+    [block] = state["node_blocks"]["r02-n1"]
+    state[LIFE] = {block: {"withdrawn": "2026-12-01T12:00:00+00:00"}}
+    a = allocate(model_of(data), state)
+    assert a.node_blocks["r02-n1"] == (N(block),)
+    assert a.state["node_blocks"]["r02-n1"] == [block]
+    assert a.state[LIFE] == {}
+    assert a.changes == [f"reinstated node_blocks r02-n1: {block} (withdrawn, and the node "
+                         "needs 1)"]

@@ -298,9 +298,13 @@ class RebalanceMachine(RuleBasedStateMachine):
         if via_files:
             # The pipeline's way: the state file in, the state text out.
             write_state(self.state_dir, dump_state(MODEL, pre))
-            plan, text = pipeline.rebalance(self.model_file, self.state_dir, usage, now)
+            plan, result = pipeline.rebalance(self.model_file, self.state_dir, usage, now)
             assert plan.steps == r.steps and plan.notes == r.notes
+            text = result.state_text
             assert text == dump_state(MODEL, post)
+            assert {n: [str(b) for b in bs] for n, bs in result.intent.node_blocks.items()} \
+                == {n: [b for b in post["node_blocks"][n] if "withdrawn" not in
+                        post[LIFE].get(b, {})] for n in result.intent.node_blocks}
             write_state(self.state_dir, text)
             post = load_state(self.state_dir)
             assert post == alloc.state
@@ -554,8 +558,8 @@ def withdrawn_b() -> State:
 
 
 def test_replay_withdraws_no_second_block() -> None:
-    """Property 5. B and C are both empty for release_after; the run withdraws C
-    (the newest) only, and the same usage at the same time then withdraws B."""
+    """Property 5. B and C are both empty for release_after: one run withdraws both
+    (newest first), so the same usage at the same time finds nothing more."""
     s = grown_twice()
     u = {"r2-n2": addresses(A, 16)}
     s, r = run(s, u, at(1))                    # B empty from now on, C since T0
@@ -568,9 +572,8 @@ def test_replay_withdraws_no_second_block() -> None:
 
 
 def test_short_node_takes_its_withdrawn_block_back_rather_than_returning_it() -> None:
-    """Property 4 (the docstring: a node that runs short gets its withdrawn block
-    back). B's grace is over when r2-n2 runs short: it returns B to the pool and
-    takes C from it instead."""
+    """Property 4: a node that runs short gets its withdrawn block back, even when
+    B's grace is over, rather than returning B and taking another from the pool."""
     s = withdrawn_b()
     s, r = run(s, {"r2-n2": addresses(A)}, at(120))
     assert moves(r) == [("reinstate", "r2-n2", B)]
@@ -578,8 +581,7 @@ def test_short_node_takes_its_withdrawn_block_back_rather_than_returning_it() ->
 
 def test_a_block_returned_in_a_run_is_free_in_that_run() -> None:
     """Property 6. r2's pool is full; r2-n1 returns a block in the same run in which
-    r2-n3 runs short, and r2-n3 is told its rack pool is exhausted (the next run, at
-    the same time and usage, grows it)."""
+    r2-n3 runs short: r2-n3 grows into it in that run (returns come first)."""
     s = start_state()
     n1 = ["10.128.1.0/27"]
     for _ in range(3):                 # r2-n1 grows to .0 .96 .128 .160
@@ -600,8 +602,7 @@ def test_a_block_returned_in_a_run_is_free_in_that_run() -> None:
 
 def test_reinstated_block_in_use_replays_unchanged() -> None:
     """Property 5. B is withdrawn, then an address of it shows up in use and r2-n2
-    runs short: B comes back recorded as empty since then, though in use, and the
-    replay drops that record (the state changes)."""
+    runs short: B comes back, not recorded as empty, and the replay changes nothing."""
     s = withdrawn_b()
     u = {"r2-n2": addresses(A) | addresses(B, 1)}
     s, r = run(s, u, at(61))
@@ -613,8 +614,7 @@ def test_reinstated_block_in_use_replays_unchanged() -> None:
 
 def test_reinstated_block_in_use_waits_release_after_once_empty() -> None:
     """Property 4 (withdraw only a block empty for release_after). B comes back in
-    use at 61 s; first seen empty at 200 s, it is withdrawn at once: its record says
-    empty since 61 s."""
+    use at 61 s; first seen empty at 200 s, it waits release_after from then."""
     s = withdrawn_b()
     s, r = run(s, {"r2-n2": addresses(A) | addresses(B, 1)}, at(61))
     assert moves(r) == [("reinstate", "r2-n2", B)]
@@ -623,8 +623,8 @@ def test_reinstated_block_in_use_waits_release_after_once_empty() -> None:
 
 
 def test_reinstated_block_counts_its_addresses_in_use() -> None:
-    """Property 6. B comes back holding 30 addresses in use: r2-n2 is left with 2
-    free, below grow_below, with no note; the replay grows it."""
+    """Property 6. B comes back holding 30 addresses in use: they count as used, so
+    r2-n2, still short, grows in the same run; the replay changes nothing."""
     s = withdrawn_b()
     u = {"r2-n2": addresses(A) | addresses(B, 30)}
     s, r = run(s, u, at(61))
@@ -634,12 +634,25 @@ def test_reinstated_block_counts_its_addresses_in_use() -> None:
 
 
 def test_release_after_is_counted_in_real_time() -> None:
-    """Property 4. Times are stored to the second, cut: a block grown at 0.9 s is
-    withdrawn at 60.1 s, 59.2 s later, although release_after is 60."""
+    """Property 4. Times are kept to the microsecond: a block grown at 0.9 s is not
+    withdrawn at 60.1 s, 59.2 s later, with release_after 60."""
     s, r = run(start_state(), {"r2-n2": addresses(A)}, at(0.9))
     assert moves(r) == [("grow", "r2-n2", B)]
     s, r = run(s, {"r2-n2": addresses(A, 10)}, at(60.1))
     assert moves(r) == [], "withdrawn 59.2 s after it grew"
+
+
+def test_a_withdrawn_block_a_pod_took_is_reinstated() -> None:
+    """A pod raced the withdrawal (Cilium keeps an address in use that left the pool):
+    the block is routed again at once, whether or not the node is short, and its
+    grace does not return it while the address is in use."""
+    s = withdrawn_b()
+    u = {"r2-n2": addresses(A, 10) | addresses(B, 1)}
+    s, r = run(s, u, at(200))
+    assert moves(r) == [("reinstate", "r2-n2", B)]
+    assert B in active(s, "r2-n2")
+    again, r = run(s, u, at(200))
+    assert moves(r) == [] and again == s
 
 
 def test_release_after_zero_is_refused() -> None:

@@ -105,9 +105,9 @@ def rebalance(args: argparse.Namespace) -> int:
     from fabric.render import write as output
 
     now = _now(args)
-    plan, text = pipeline.rebalance(args.model, state_dir(args), read_usage(args.usage), now)
+    plan, result = pipeline.rebalance(args.model, state_dir(args), read_usage(args.usage), now)
     state_file = absolute(state_dir(args) / STATE_FILE)
-    changed = not state_file.exists() or state_file.read_text() != text
+    changed = not state_file.exists() or state_file.read_text() != result.state_text
     lines = [s.line() for s in plan.steps] or ["no block to grow or release"]
     lines += [f"note: {n}" for n in plan.notes]
     data = {"now": now.isoformat(), "steps": [s.as_dict() for s in plan.steps],
@@ -118,9 +118,10 @@ def rebalance(args: argparse.Namespace) -> int:
                      f"{' (dry run)' if args.dry_run else ''}")
         emit(args, data, "\n".join(lines))
         return EXIT_OK
-    write_state(state_dir(args), text)
-    rep = output.write(absolute(args.out), pipeline.render(pipeline.build(args.model,
-                                                                          args.state)))
+    # The build first, the state last: a build that cannot be written leaves the
+    # state as it was, so the next run makes the same decision and writes both.
+    rep = output.write(absolute(args.out), pipeline.render(result))
+    write_state(state_dir(args), result.state_text)
     lines.append(f"state {state_file} updated; {absolute(args.out)}: {len(rep.written)} "
                  f"written, {len(rep.removed)} removed")
     data |= {"written": rep.written, "removed": rep.removed, "out": str(absolute(args.out))}
@@ -143,11 +144,11 @@ def controller(args: argparse.Namespace) -> int:
     else:
         config.load_kube_config(config_file=str(args.kubeconfig) if args.kubeconfig else None,
                                 context=args.context)
+    if not args.on_change:
+        logging.getLogger("fabric.controller").warning(
+            "no --on-change: a grown block is offered to Cilium before anything announces "
+            "it; its pods are unreachable until the build is applied")
     ctl = Controller(client.ApiClient(), args.model, state_dir(args), absolute(args.out),
                      on_change=args.on_change, resync=args.resync)
-    stop = threading.Event()
-    try:
-        ctl.run(stop)
-    except KeyboardInterrupt:
-        stop.set()
+    ctl.run(threading.Event())       # until interrupted (exit 130, as every command)
     return EXIT_OK

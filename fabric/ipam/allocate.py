@@ -102,6 +102,7 @@ class _Allocator:
         self.out = Allocation(state={s: {} for s in (*SECTIONS, LIFE)})
         self.moves: list[Move] = []
         self.pool_causes: dict[str, Cause] = {}     # rack → why its pool moves
+        self.life: dict[str, Any] = {}              # block_states, as node blocks read them
         # IPAM's own problems, located in the model file (the model stays as loaded).
         self.diag = model.diag.fresh()
 
@@ -370,14 +371,13 @@ class _Allocator:
         pools = {name: PrefixPool(net, p.block_prefix_length)
                  for name, net in self.out.rack_pools.items()}
         nodes = {n.name: n for r in m.racks for n in r.nodes}
-        life = self.stored.get(LIFE, {})
+        self.life = life = dict(self.stored.get(LIFE, {}))
         kept: dict[str, list[IPv4Network]] = {}
         for key, texts in sorted(self.stored["node_blocks"].items()):
             blocks = [IPv4Network(t) for t in texts]
             n = nodes.get(key)
             if n is None:       # no longer in the model
-                if self._keep_or_drop("node_blocks", key, wanted=False):
-                    continue
+                self._keep_or_drop("node_blocks", key, wanted=False)
                 self._keep_life(texts, kept=not self.prune)
                 for b in blocks:
                     for pl in pools.values():
@@ -398,6 +398,13 @@ class _Allocator:
 
             def active(name: str) -> list[IPv4Network]:
                 return [b for b in kept.get(name, []) if "withdrawn" not in life.get(str(b), {})]
+            for n in r.nodes:       # below pod_blocks: its withdrawn blocks come back first
+                back = [b for b in kept.get(n.name, []) if "withdrawn" in life.get(str(b), {})]
+                while back and len(active(n.name)) < n.pod_blocks:
+                    b = back.pop()
+                    del life[str(b)]
+                    self.out.changes.append(f"reinstated node_blocks {n.name}: {b} (withdrawn, "
+                                            f"and the node needs {n.pod_blocks})")
             need = sum(max(0, n.pod_blocks - len(active(n.name))) for n in r.nodes)
             if need > pool.free:
                 self.problem((*r.path, "nodes"), f"rack {r.name} pod pool {pool.parent} "
@@ -419,8 +426,7 @@ class _Allocator:
     def _keep_life(self, blocks: list[str], kept: bool) -> None:
         """Carry the rebalance record of blocks still held."""
         if kept:
-            life = self.stored.get(LIFE, {})
-            self.out.state[LIFE].update({b: life[b] for b in blocks if b in life})
+            self.out.state[LIFE].update({b: self.life[b] for b in blocks if b in self.life})
 
     def _block_cause(self, n: Any, blocks: list[IPv4Network]) -> Cause:
         p = self.m.pools

@@ -14,12 +14,14 @@ controller` runs it on every change it watches. Per node:
   `pod_blocks`, empty for `release_after`, and more than `release_above`
   addresses still free without it. It leaves the announcements and the
   CiliumNode pool, and stays the node's.
-- Return (phase two): a withdrawn block `release_after` later, with no address
-  of it in use, goes back to the rack pool.
+- Return (phase two): a withdrawn block `release_after` later goes back to the
+  rack pool. One with an address in use (a pod raced the withdrawal) is
+  reinstated instead: it is routed again.
 
-Hysteresis: a node that grew has no empty block (each holds at least
-`grow_below` addresses), so nothing it holds is withdrawn for `release_after`;
-and a withdrawal leaves more than `release_above` (> `grow_below`) free.
+Hysteresis: a node that grows or takes a block back restarts the clock of its
+empty blocks (`empty_since`), so nothing it holds is withdrawn for
+`release_after`; and a withdrawal leaves more than `release_above`
+(> `grow_below`) free, so it does not make the node short.
 """
 
 from __future__ import annotations
@@ -172,6 +174,13 @@ class _Node:
         nothing changes hands); withdrawn blocks it does not need and whose grace is
         over, with nothing of them in use, go back to the rack pool."""
         withdrawn = self.withdrawn()
+        for b in [b for b in withdrawn if self.in_use[b]]:
+            # A pod took an address of it after all (it raced the withdrawal): routed
+            # again, or that pod stays unreachable.
+            withdrawn.remove(b)
+            del self.life[b]
+            self.grew = True
+            self.step(b, Action.REINSTATE, f"{self.in_use[b]} of its addresses in use")
         while withdrawn and (free := self.free()) < self.policy.grow_below:
             b = withdrawn.pop()
             del self.life[b]
@@ -179,10 +188,7 @@ class _Node:
             self.step(b, Action.REINSTATE, f"{free} address(es) free, below "
                       f"{self.policy.grow_below}; its withdrawn block comes back")
         for b in withdrawn:
-            if self.in_use[b]:
-                self.out.notes.append(f"{self.name}: withdrawn block {b} still holds "
-                                      f"{self.in_use[b]} address(es) in use; kept")
-            elif self.now - self.since(b, "withdrawn") >= self.grace:
+            if self.now - self.since(b, "withdrawn") >= self.grace:
                 when = self.life.pop(b)["withdrawn"]
                 self.held.remove(b)
                 if self.pool is not None:
@@ -201,7 +207,13 @@ class _Node:
                 del self.life[b]
         if self.free() < self.policy.grow_below:
             self._grow()
-        elif not self.grew:
+        if self.grew:
+            # Grow and release never alternate within the grace: a node that just
+            # grew or took a block back restarts the clock of its empty blocks.
+            for b in self.active():
+                if not self.in_use[b]:
+                    self.life[b] = {"empty_since": stamp(self.now)}
+        else:
             self._withdraw()
 
     def _grow(self) -> None:
@@ -219,7 +231,7 @@ class _Node:
             b = str(net)
             self.held.append(b)
             self.in_use[b] = 0
-            self.life[b] = {"empty_since": stamp(self.now)}
+            self.grew = True
             self.step(b, Action.GROW, why)
 
     def _withdraw(self) -> None:

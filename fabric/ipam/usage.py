@@ -62,12 +62,16 @@ def usage_of(data: Any, problems: list[tuple[Path, str]]) -> Usage:
         if not isinstance(item, dict) or item.get("kind", "CiliumNode") != "CiliumNode":
             problems.append((at, f"expected a CiliumNode object, found {describe(item)}"))
             continue
-        name = (item.get("metadata") or {}).get("name")
+        meta, status = item.get("metadata"), item.get("status") or {}
+        name = meta.get("name") if isinstance(meta, dict) else None
         if not isinstance(name, str) or not name:
             problems.append(((*at, "metadata", "name"), f"expected the node's name, found "
                                                         f"{describe(name)}"))
             continue
-        ipam = (item.get("status") or {}).get("ipam")
+        if not isinstance(status, dict):
+            problems.append(((*at, "status"), f"expected a mapping, found {describe(status)}"))
+            continue
+        ipam = status.get("ipam")
         if ipam is None:
             continue
         used = ipam.get("used") if isinstance(ipam, dict) else ipam
