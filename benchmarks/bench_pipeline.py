@@ -13,7 +13,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from fabric.intent.build import build_intent
 from fabric.ipam.allocate import allocate
@@ -23,6 +25,16 @@ from fabric.model.starter import starter_model
 from fabric.render import write as output
 from fabric.render.engine import render_all
 
+T = TypeVar("T")
+
+
+def lap(times: dict[str, float], name: str, fn: Callable[[], T]) -> T:
+    """fn(), its seconds recorded as times[name]."""
+    start = time.perf_counter()
+    value = fn()
+    times[name] = time.perf_counter() - start
+    return value
+
 
 def run(racks: int, nodes: int) -> dict[str, float]:
     t: dict[str, float] = {}
@@ -30,21 +42,14 @@ def run(racks: int, nodes: int) -> dict[str, float]:
         model_file = Path(tmp) / "fabric.yaml"
         model_file.write_text(starter_model(racks, nodes))
         state_dir = Path(tmp) / "state"
-
-        def lap(name: str, fn):
-            start = time.perf_counter()
-            value = fn()
-            t[name] = time.perf_counter() - start
-            return value
-
-        model = lap("load", lambda: load_model(model_file))
-        alloc = lap("allocate", lambda: allocate(model, load_state(state_dir)))
+        model = lap(t, "load", lambda: load_model(model_file))
+        alloc = lap(t, "allocate", lambda: allocate(model, load_state(state_dir)))
         write_state(state_dir, dump_state(model, alloc.state))
-        alloc = lap("reallocate", lambda: allocate(model, load_state(state_dir)))
-        intent = lap("intent", lambda: build_intent(model, alloc))
-        files = lap("render", lambda: render_all(intent))
-        lap("write", lambda: output.write(Path(tmp) / "build", files))
-        lap("check", lambda: output.check(Path(tmp) / "build", files))
+        alloc = lap(t, "reallocate", lambda: allocate(model, load_state(state_dir)))
+        intent = lap(t, "intent", lambda: build_intent(model, alloc))
+        files = lap(t, "render", lambda: render_all(intent))
+        lap(t, "write", lambda: output.write(Path(tmp) / "build", files))
+        lap(t, "check", lambda: output.check(Path(tmp) / "build", files))
         t["files"] = len(files)
     return t
 

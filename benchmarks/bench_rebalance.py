@@ -18,10 +18,11 @@ import random
 import resource
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from ipaddress import IPv4Network
 from pathlib import Path
+
+from bench_pipeline import lap
 
 from fabric.ipam.allocate import allocate
 from fabric.ipam.rebalance import rebalance
@@ -37,7 +38,7 @@ def usage_file(path: Path, blocks: dict[str, list[str]]) -> int:
     rng = random.Random(1)
     items = []
     for node, held in blocks.items():
-        hosts = [str(a) for a in IPv4Network(held[0])]
+        hosts = _hosts(held[0])
         used = {a: {"owner": f"default/{node}-pod-{i}"}
                 for i, a in enumerate(hosts[:rng.randint(0, len(hosts))])}
         items.append({"apiVersion": "cilium.io/v2", "kind": "CiliumNode",
@@ -64,18 +65,11 @@ def run(racks: int, nodes: int) -> dict[str, float]:
         usage = Path(tmp) / "usage.json"
         t["addresses"] = usage_file(usage, alloc.state["node_blocks"])
         t["MB"] = usage.stat().st_size / 1e6
-
-        def lap(name: str, fn):
-            start = time.perf_counter()
-            value = fn()
-            t[name] = time.perf_counter() - start
-            return value
-
-        used = lap("usage", lambda: read_usage(usage))
-        model = lap("load", lambda: load_model(model_file))
-        stored = lap("state", lambda: load_state(state_dir))
-        plan = lap("decide", lambda: rebalance(model, stored, used, NOW))
-        lap("allocate+dump", lambda: dump_state(model, allocate(model, plan.stored).state))
+        used = lap(t, "usage", lambda: read_usage(usage))
+        model = lap(t, "load", lambda: load_model(model_file))
+        stored = lap(t, "state", lambda: load_state(state_dir))
+        plan = lap(t, "decide", lambda: rebalance(model, stored, used, NOW))
+        lap(t, "allocate+dump", lambda: dump_state(model, allocate(model, plan.stored).state))
         t["steps"] = len(plan.steps)
     return t
 

@@ -42,6 +42,7 @@ from fabric.ipam.rebalance import Step
 from fabric.ipam.state import STATE_FILE, write_state
 from fabric.ipam.usage import Usage, usage_of
 from fabric.render import write as output
+from fabric.render.kubernetes import pool_addresses
 
 log = logging.getLogger("fabric.controller")
 GROUP, VERSION, PLURAL = "cilium.io", "v2", "ciliumnodes"
@@ -72,7 +73,7 @@ def _dict(answer: object) -> dict[str, Any]:
 
 def _pools(intent: Intent) -> dict[str, set[str]]:
     """What each node's CiliumNode pool should hold: every address of its blocks."""
-    return {n: {str(a) for b in blocks for a in b} for n, blocks in intent.node_blocks.items()}
+    return {n: set(pool_addresses(blocks)) for n, blocks in intent.node_blocks.items()}
 
 
 class Controller:

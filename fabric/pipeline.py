@@ -12,12 +12,13 @@ from pathlib import Path as FsPath
 from fabric.errors import Problem
 from fabric.intent.build import build_intent
 from fabric.intent.types import Intent
-from fabric.ipam.allocate import allocate
+from fabric.ipam.allocate import Allocation, allocate
 from fabric.ipam.rebalance import Rebalanced
 from fabric.ipam.rebalance import rebalance as decide
 from fabric.ipam.state import dump_state, load_state
 from fabric.ipam.usage import Usage
 from fabric.model.load import load_model
+from fabric.model.types import Model
 from fabric.render.engine import render_all
 
 
@@ -40,12 +41,8 @@ def build(model_file: FsPath, state_dir: FsPath | None = None, prune: bool = Fal
     in `renumbered`) instead of refused."""
     model = load_model(model_file)
     state_dir = state_dir or state_dir_for(model_file)
-    alloc = allocate(model, load_state(state_dir), prune=prune, renumber=renumber)
-    # What the user is told and the state to store come from the model and the
-    # allocation before the intent: after it, nothing reads either.
-    state_text, warnings = dump_state(model, alloc.state), model.diag.warnings
-    changes, renumbered = alloc.changes, alloc.renumbered
-    return Result(build_intent(model, alloc), state_text, warnings, changes, renumbered)
+    return _result(model, allocate(model, load_state(state_dir), prune=prune,
+                                   renumber=renumber))
 
 
 def rebalance(model_file: FsPath, state_dir: FsPath, usage: Usage,
@@ -56,10 +53,15 @@ def rebalance(model_file: FsPath, state_dir: FsPath, usage: Usage,
     that fails to write leaves the state as it was, and the next run decides again."""
     model = load_model(model_file)
     plan = decide(model, load_state(state_dir), usage, now)
-    alloc = allocate(model, plan.stored)
+    return plan, _result(model, allocate(model, plan.stored))
+
+
+def _result(model: Model, alloc: Allocation) -> Result:
+    # What the user is told and the state to store come from the model and the
+    # allocation before the intent: after it, nothing reads either.
     state_text, warnings = dump_state(model, alloc.state), model.diag.warnings
-    return plan, Result(build_intent(model, alloc), state_text, warnings, alloc.changes,
-                        alloc.renumbered)
+    return Result(build_intent(model, alloc), state_text, warnings, alloc.changes,
+                  alloc.renumbered)
 
 
 def render(result: Result) -> dict[str, str]:

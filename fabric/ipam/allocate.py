@@ -391,13 +391,14 @@ class _Allocator:
             if len(mine) < len(blocks):
                 self._moved("node_blocks", key, texts, self._block_cause(n, blocks))
             kept[key] = mine
+
+        def active(name: str) -> list[IPv4Network]:
+            return [b for b in kept.get(name, []) if "withdrawn" not in life.get(str(b), {})]
+
         for r in sorted(m.racks, key=lambda r: r.name):
             pool = pools.get(r.name)
             if pool is None:
                 continue
-
-            def active(name: str) -> list[IPv4Network]:
-                return [b for b in kept.get(name, []) if "withdrawn" not in life.get(str(b), {})]
             for n in r.nodes:       # below pod_blocks: its withdrawn blocks come back first
                 back = [b for b in kept.get(n.name, []) if "withdrawn" in life.get(str(b), {})]
                 while back and len(active(n.name)) < n.pod_blocks:

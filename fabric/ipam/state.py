@@ -74,11 +74,6 @@ _ENTRY = {
 }
 
 
-def _net_key(text: str) -> tuple[int, int]:
-    net = IPv4Network(text)
-    return int(net.network_address), net.prefixlen
-
-
 def load_state(state_dir: FsPath) -> dict[str, dict[str, Any]]:
     """The stored allocations; a hand-edited file that went wrong is bad input (exit 2)."""
     file = state_dir / STATE_FILE
@@ -118,7 +113,7 @@ def dump_state(model: Model, state: dict[str, dict[str, Any]]) -> str:
     for s in (*SECTIONS, *(s for s in IDENTITY if s in state)):
         body[s] = {k: state[s][k] for k in sorted(state[s])}
     if state.get(LIFE):
-        body[LIFE] = {k: state[LIFE][k] for k in sorted(state[LIFE], key=_net_key)}
+        body[LIFE] = {k: state[LIFE][k] for k in sorted(state[LIFE], key=IPv4Network)}
     return head + yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=None,
                             width=120)
 
