@@ -7,6 +7,7 @@ first one, so one run reports everything that is wrong.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,9 +67,9 @@ class Diagnostics:
     """Collects problems located through a document's position map."""
 
     file: str
-    positions: dict[Path, tuple[int, int]]           # YAML path → its value's position
+    positions: Mapping[Path, tuple[int, int]]        # YAML path → its value's position
     problems: list[Problem] = field(default_factory=list)
-    key_positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    key_positions: Mapping[Path, tuple[int, int]] = field(default_factory=dict)
 
     def fresh(self) -> Diagnostics:
         """Another stage's diagnostics on the same document: its positions, no problems."""

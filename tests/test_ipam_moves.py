@@ -272,8 +272,9 @@ def test_renamed_core_is_refused_then_carried_with_its_links(rendered, capsys) -
 # --- ipam rename refuses what it cannot do ---------------------------------------
 
 def rack_asns_line(model: Path) -> int:
+    """The line of the section's first entry: where its value, a block mapping, starts."""
     return next(i for i, t in enumerate(state_file(model).read_text().splitlines(), 1)
-                if t.startswith("rack_asns:"))
+                if t.startswith("rack_asns:")) + 1
 
 
 def test_ipam_rename_of_a_name_without_allocations_is_refused(rendered, capsys) -> None:
@@ -283,7 +284,7 @@ def test_ipam_rename_of_a_name_without_allocations_is_refused(rendered, capsys) 
     assert code == 2
     line = rack_asns_line(model)
     assert err.splitlines()[0] == (
-        f"{state_file(model)}:{line}:12: rack_asns: expected a rack with allocations in the IPAM "
+        f"{state_file(model)}:{line}:3: rack_asns: expected a rack with allocations in the IPAM "
         "state, found none for 'r9' (racks there: r01, r02, r03, r04, r05, r06)")
     assert snapshot(model.parent / "state") == before
 
@@ -293,8 +294,9 @@ def test_ipam_rename_onto_a_name_with_allocations_is_refused(rendered, capsys) -
     before = snapshot(model.parent / "state")
     code, _, err = run(capsys, "ipam", "rename", "rack", "r02", "r03", str(model))
     assert code == 2
-    line = rack_asns_line(model)
-    col = state_file(model).read_text().splitlines()[line - 1].index("65103") + 1
+    lines = state_file(model).read_text().splitlines()
+    line = lines.index("  r03: 65103") + 1
+    col = lines[line - 1].index("65103") + 1
     assert err.splitlines()[0] == (
         f"{state_file(model)}:{line}:{col}: rack_asns.r03: expected no allocations for rack "
         "'r03', found AS 65103, pod pool 172.16.32.0/20, router id 10.254.0.5, 2 link /31s "

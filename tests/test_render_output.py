@@ -128,3 +128,18 @@ def test_no_secret_value_reaches_build(example_copy: Path, tmp_path: Path, monke
     files = _render(example_copy, tmp_path / "build")
     assert not [k for k, v in files.items() if b"s3cr3t-core-key" in v]
     assert any(b"__secret_bgp_core__" in v for v in files.values())
+
+
+def test_parallel_render_equals_one_process(monkeypatch) -> None:
+    """Spread over two forked workers (shares of 7 devices here), the files are the
+    one-process render's, byte for byte, on the mixed-vendor example."""
+    from fabric import pipeline
+    from fabric.render import engine
+
+    result = pipeline.build(EXAMPLE)
+    alone = engine.render_all(result.intent, workers=1)
+    monkeypatch.setattr(engine, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(engine, "_SHARE", 7)
+    spread = engine.render_all(result.intent, workers=2)
+    assert list(spread) == list(alone) and spread == alone
+    assert len({result.intent.devices[n].platform for n in result.intent.devices}) > 3

@@ -3,20 +3,19 @@ every hand-edit mistake located, written only when its text changes."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path as FsPath
 from typing import Any
 
-import yaml
-
 from fabric.files import atomic_write
 from fabric.model.schema import describe
-from fabric.model.source import load_yaml
+from fabric.model.source import load_yaml, reads_as_string
 from fabric.model.types import Model
 
 STATE_FILE = "ipam.yaml"
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SECTIONS = ("rack_asns", "rack_pools", "node_blocks", "links", "router_ids")
 IDENTITY = ("racks", "nodes", "switches")
 # A held block's life as `fabric ipam rebalance` saw it: when it was last seen
@@ -105,17 +104,45 @@ def load_state(state_dir: FsPath) -> dict[str, dict[str, Any]]:
 
 
 def dump_state(model: Model, state: dict[str, dict[str, Any]]) -> str:
-    head = (f"# IPAM state of fabric {model.name}: written by `fabric render`, kept in git.\n"
-            "# Allocations here never move; remove an entry only with `fabric render --prune`.\n"
-            "# racks, nodes, switches: what they were made for; a renamed item is found by\n"
-            "# these (`fabric ipam rename`; `fabric render --renumber` to allocate anew).\n")
-    body: dict[str, Any] = {"version": 1}
+    """The state as YAML, one entry per line (a pull request's diff is the entries
+    that changed), in the shapes `source.py` reads in C++."""
+    lines = [f"# IPAM state of fabric {model.name}: written by `fabric render`, kept in git.",
+             "# Allocations here never move; remove an entry only with `fabric render --prune`.",
+             "# racks, nodes, switches: what they were made for; a renamed item is found by",
+             "# these (`fabric ipam rename`; `fabric render --renumber` to allocate anew).",
+             "version: 1"]
     for s in (*SECTIONS, *(s for s in IDENTITY if s in state)):
-        body[s] = {k: state[s][k] for k in sorted(state[s])}
+        body = state[s]
+        lines.append(f"{s}:" if body else f"{s}: {{}}")
+        lines += [f"  {_scalar(k)}: {_value(body[k])}" for k in sorted(body)]
     if state.get(LIFE):
-        body[LIFE] = {k: state[LIFE][k] for k in sorted(state[LIFE], key=IPv4Network)}
-    return head + yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=None,
-                            width=120)
+        lines.append(f"{LIFE}:")
+        for block in sorted(state[LIFE], key=IPv4Network):
+            lines.append(f"  {_scalar(block)}:")
+            lines += [f"    {k}: {_scalar(v)}" for k, v in state[LIFE][block].items()]
+    return "\n".join(lines) + "\n"
+
+
+# What may be written unquoted: names, prefixes, addresses (never a time: `:`).
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./~+-]*\Z")
+_YAML11_BOOLS = {"y", "n", "yes", "no", "on", "off"}   # strings here, booleans elsewhere
+
+
+def _scalar(value: object) -> str:
+    if type(value) is int:
+        return str(value)
+    text = str(value)
+    if _PLAIN.match(text) and reads_as_string(text) and text.lower() not in _YAML11_BOOLS:
+        return text
+    return json.dumps(text)     # a JSON string is a YAML double-quoted scalar
+
+
+def _value(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_scalar, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_scalar(k)}: {_scalar(v)}" for k, v in value.items()) + "}"
+    return _scalar(value)
 
 
 def write_state(state_dir: FsPath, text: str) -> bool:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from jsonschema._utils import Unset  # the sentinel of a field an error was made without
 
@@ -106,8 +108,53 @@ def _resolved(sub: Mapping[str, Any]) -> Mapping[str, Any]:
     return schema()["$defs"][ref.removeprefix("#/$defs/")] if ref else sub
 
 
+# Dotted-quad IPv4, no leading zeros: what `ipaddress.IPv4Address` (jsonschema's
+# "ipv4" check) accepts, without parsing 80,000 addresses into objects.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
+
+
+@cache
+def _compiled() -> Callable[[Any], Any]:
+    """The schema compiled to Python (fastjsonschema: ~20x jsonschema's speed). It
+    only says whether a document is valid; jsonschema words what is wrong."""
+    draft7 = {**json.loads(json.dumps(schema())),  # a copy: compiling rewrites its $refs
+              "$schema": "http://json-schema.org/draft-07/schema#"}
+    return fastjsonschema.compile(draft7, formats={"ipv4": _is_ipv4})
+
+
+def _is_ipv4(text: str) -> bool:
+    return _IPV4.match(text) is not None
+
+
+def _valid(data: Any) -> bool:
+    """The compiled schema's yes, trusted only for data without floats: it counts
+    8.0 as an integer, which the model must not."""
+    try:
+        _compiled()(data)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return not _has_float(data)
+
+
+def _has_float(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            stack.extend(value.values())
+        elif kind is list:
+            stack.extend(value)
+        elif kind is float:
+            return True
+    return False
+
+
 def check_structure(data: Any, diag: Diagnostics) -> None:
     """Add one problem per structural error; unknown keys get a did-you-mean."""
+    if _valid(data):
+        return
     for err in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path))):
         _report(err, diag)
 

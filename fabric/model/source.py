@@ -9,13 +9,17 @@ alias expansion past a node budget.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
 
 from fabric.errors import Diagnostics, InputError, Path, Problem
+from fabric.model.rapid import Reader
 
 # Nodes a document may expand to through aliases and merge keys. The 2,000-rack
 # x 40-node model has about 600,000; only an expansion bomb comes near this.
@@ -52,6 +56,16 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
                               list("tTfF"))
 
 
+_RAPID = Reader(_Loader.yaml_implicit_resolvers)
+Position = tuple[int, int]
+
+
+def reads_as_string(plain: str) -> bool:
+    """Whether `plain`, written unquoted, loads as that string (not as a number,
+    boolean or null)."""
+    return not _RAPID.typed(plain)
+
+
 class _Refused(Exception):
     """The document cannot be converted further; the reason is in the diagnostics."""
 
@@ -61,11 +75,24 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
 
 
 def load_yaml(file: str | FsPath, text: str | None = None) -> tuple[Any, Diagnostics]:
-    """Parse `file` and return (data, diagnostics bound to its positions)."""
+    """Parse `file` and return (data, diagnostics bound to its positions).
+
+    rapidyaml reads what it reads exactly as PyYAML does, and positions are then
+    found only for the paths a problem is reported on (`_Sections`); anything
+    else takes PyYAML's located path."""
     name = str(file)
     if text is None:
         text = _decode(name, _read(name, FsPath(file)))
     _check_printable(name, text)
+    data = _RAPID.load(text)
+    if data is None:
+        return located(name, text)
+    sections = _Sections(name, text, data)
+    return data, Diagnostics(name, sections.values, key_positions=sections.keys)
+
+
+def located(name: str, text: str) -> tuple[Any, Diagnostics]:
+    """PyYAML's reading of `text`, with the position of every value and key."""
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -79,17 +106,210 @@ def load_yaml(file: str | FsPath, text: str | None = None) -> tuple[Any, Diagnos
         raise InputError([Problem(name, 1, 1, "(document)", f"invalid YAML: {reason}")]) from None
     finally:
         loader.dispose()
-    diag = Diagnostics(name, {})
+    positions: dict[Path, Position] = {}
+    keys: dict[Path, Position] = {}
+    diag = Diagnostics(name, positions, key_positions=keys)
     if root is None:
         return None, diag
     try:
         if "&" in text:  # without an anchor there is no alias to expand
             _Expansion(diag, text).check(root)
-        data = _Converter(diag, loader).convert(root, (), 0)
+        data = _Converter(diag, loader, positions, keys).convert(root, (), 0)
     except _Refused:
         data = None
     diag.raise_if_errors()
     return data, diag
+
+
+_SECTION = re.compile(r"^[^\s#-]", re.M)     # a top-level key of a block mapping
+_ITEM = re.compile(r"^( *)-(?:[ \n]|$)", re.M)
+
+
+class _Sections:
+    """The positions of a document read without them, found when first asked for:
+    by a located parse of only the top-level section, or the item of a top-level
+    list, that holds the path. Each part's data must equal the document's, or the
+    whole document is parsed instead; so the answers are the located path's."""
+
+    def __init__(self, name: str, text: str, data: Any):
+        self.name, self.text, self.data = name, text, data
+        self.found: dict[Path, Position] = {}
+        self.found_keys: dict[Path, Position] = {}
+        self.parsed: set[Path] = set()         # parts (a section, an item) parsed so far
+        self.whole = False
+        self.values = _Positions(self, keys=False)
+        self.keys = _Positions(self, keys=True)
+
+    def lookup(self, path: Path, keys: bool) -> Position | None:
+        if not self.whole and _exists(self.data, path):
+            self._parse_part(path)
+        return (self.found_keys if keys else self.found).get(path)
+
+    def _parse_part(self, path: Path) -> None:
+        part = self._part(path)
+        if part in self.parsed:
+            return
+        self.parsed.add(part)
+        try:
+            if self._parse_piece(part):
+                return
+        except InputError:
+            pass
+        self._parse_whole()
+
+    def _part(self, path: Path) -> Path:
+        if not path:
+            return ()
+        if len(path) > 1 and isinstance(self.data, dict) and isinstance(
+                self.data.get(path[0]), list):
+            return path[:2]
+        return path[:1]
+
+    @functools.cached_property
+    def _newlines(self) -> list[int]:
+        return [m.start() for m in re.finditer("\n", self.text)]
+
+    @functools.cached_property
+    def _starts(self) -> list[int]:
+        return [m.start() for m in _SECTION.finditer(self.text)]
+
+    def _parse_piece(self, part: Path) -> bool:
+        """Parse the lines of `part` alone; False when they are not what it holds."""
+        if not isinstance(self.data, dict) or not self.data:
+            return False
+        starts = self._starts
+        keys = list(self.data)
+        if len(starts) != len(keys):
+            return False
+        index = keys.index(part[0]) if part else 0
+        begin = starts[index]
+        end = starts[index + 1] if index + 1 < len(starts) else len(self.text)
+        if len(part) < 2:
+            key = keys[index]
+            return self._adopt(self.text[begin:end], begin, (), {key: self.data[key]},
+                               root=index == 0)
+        items = self._items(begin, end)
+        value = self.data[part[0]]
+        if len(items) != len(value):
+            return False
+        i = part[1]
+        assert isinstance(i, int)
+        stop = items[i + 1] if i + 1 < len(items) else end
+        return self._adopt(self.text[items[i]:stop], items[i], (part[0],), [value[i]],
+                           index=i)
+
+    @functools.cache  # noqa: B019 (one per document, and the document outlives nothing)
+    def _items(self, begin: int, end: int) -> list[int]:
+        """Offsets of the lines that start the items of the list in [begin, end)."""
+        found = list(_ITEM.finditer(self.text, begin, end))
+        if not found:
+            return []
+        indent = len(found[0].group(1))
+        return [m.start() for m in found if len(m.group(1)) == indent]
+
+    def _adopt(self, piece: str, offset: int, prefix: Path, expected: Any,
+               index: int | None = None, root: bool = False) -> bool:
+        """Take the positions of `piece` if it holds `expected`, moved to where it is."""
+        loader = _Loader(piece)
+        try:
+                node = loader.get_single_node()
+        except yaml.YAMLError:
+            return False
+        finally:
+            loader.dispose()
+        values: dict[Path, Position] = {}
+        keys: dict[Path, Position] = {}
+        if node is None or not _walk(node, expected, (), values, keys):
+            return False
+        lines = bisect.bisect_left(self._newlines, offset)
+
+        def moved(path: Path) -> Path:
+            if index is None:
+                return (*prefix, *path)
+            return (*prefix, index, *path[1:]) if path else prefix
+
+        for found, given in ((self.found, values), (self.found_keys, keys)):
+            for path, (line, col) in given.items():
+                if not path and not root:
+                    continue      # the part's own root is the document's only when it starts it
+                found.setdefault(moved(path), (line + lines, col))
+        return True
+
+    def _parse_whole(self) -> None:
+        _, diag = located(self.name, self.text)
+        self.found, self.found_keys = dict(diag.positions), dict(diag.key_positions)
+        self.whole = True
+
+
+_NULLS = ("", "~", "null", "Null", "NULL")
+
+
+def _walk(node: yaml.Node, expected: Any, path: Path, values: dict[Path, Position],
+          keys: dict[Path, Position]) -> bool:
+    """Record the positions `_Converter` would, for a document rapidyaml read (no
+    aliases, merges or tags, so each node is one value); False where the nodes do
+    not spell `expected`."""
+    values.setdefault(path, _pos(node))
+    if isinstance(node, yaml.MappingNode):
+        if type(expected) is not dict or len(node.value) != len(expected):
+            return False
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.value not in expected:
+                return False
+            child = (*path, key.value)
+            values[child], keys[child] = _pos(value), _pos(key)
+            if not _walk(value, expected[key.value], child, values, keys):
+                return False
+        return True
+    if isinstance(node, yaml.SequenceNode):
+        return (type(expected) is list and len(node.value) == len(expected)
+                and all(_walk(item, want, (*path, i), values, keys)
+                        for i, (item, want) in enumerate(zip(node.value, expected, strict=True))))
+    text = node.value
+    if expected is None:
+        return text in _NULLS
+    if type(expected) is bool:
+        return text.lower() == str(expected).lower()
+    return type(expected) in (str, int) and text == str(expected)
+
+
+def _exists(data: Any, path: Path) -> bool:
+    for step in path:
+        inside = (step in data if isinstance(data, dict) else isinstance(data, list)
+                  and isinstance(step, int) and 0 <= step < len(data))
+        if inside:
+            data = data[step]
+        else:
+            return False
+    return True
+
+
+class _Positions(Mapping[Path, Position]):
+    """A read-only map of YAML path → position, computed by `_Sections` on demand."""
+
+    def __init__(self, sections: _Sections, keys: bool):
+        self._sections, self._keys = sections, keys
+
+    def __getitem__(self, path: Path) -> Position:
+        pos = self._sections.lookup(tuple(path), self._keys)
+        if pos is None:
+            raise KeyError(path)
+        return pos
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, tuple) and self._sections.lookup(path, self._keys) is not None
+
+    def _all(self) -> dict[Path, Position]:
+        s = self._sections
+        if not s.whole:
+            s._parse_whole()
+        return s.found_keys if self._keys else s.found
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def _read(name: str, file: FsPath) -> bytes:
@@ -210,12 +430,14 @@ class _Expansion:
 
 
 class _Converter:
-    def __init__(self, diag: Diagnostics, loader: Any):
+    def __init__(self, diag: Diagnostics, loader: Any, positions: dict[Path, Position],
+                 keys: dict[Path, Position]):
         self.diag = diag
         self.loader = loader
+        self.positions, self.keys = positions, keys
 
     def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
-        self.diag.positions.setdefault(path, _pos(node))
+        self.positions.setdefault(path, _pos(node))
         if depth > MAX_DEPTH:
             self.diag.add(path, f"expected at most {MAX_DEPTH} levels of nesting, found more",
                           at=_pos(node))
@@ -240,12 +462,12 @@ class _Converter:
                 key = str(key)
             child = (*path, key)
             if key in out:
-                first = diag.positions[child][0]
+                first = self.positions[child][0]
                 diag.add(child, f"duplicate key '{key}' (first defined at line {first})",
                          at=_pos(key_node))
                 continue
-            diag.positions[child] = _pos(value_node)
-            diag.key_positions[child] = _pos(key_node)
+            self.positions[child] = _pos(value_node)
+            self.keys[child] = _pos(key_node)
             out[key] = self.convert(value_node, child, depth + 1)
         return out
 

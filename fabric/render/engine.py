@@ -4,7 +4,10 @@ writing is `write.py`'s job, so a failure here leaves nothing half-written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path as FsPath
 from typing import Any
@@ -73,16 +76,53 @@ def device_config(device: Device, intent: Intent) -> str:
     return next(iter(device_files(device, intent).values()))
 
 
-def render_devices(intent: Intent) -> dict[str, str]:
+def render_devices(intent: Intent, devices: Iterable[Device] | None = None) -> dict[str, str]:
+    """The files of `devices` (every device by default) and their CiliumNodes."""
+    chosen = list(intent.devices.values()) if devices is None else list(devices)
     files: dict[str, str] = {}
-    for device in intent.devices.values():
+    for device in chosen:
         files.update(device_files(device, intent))
+    files.update(kubernetes.node_files(intent, environment(), chosen))
     return files
 
 
-def render_all(intent: Intent) -> dict[str, str]:
+# Devices from which rendering is spread over the machine's cores: below, a fork
+# costs more than it saves. Each worker renders a share of the devices; the
+# parent renders what the whole fabric shares (documents, Helm values) meanwhile.
+PARALLEL_FROM = 4_000
+_SHARE = 2_000          # devices per task: small enough to balance two cores
+_forked: Intent | None = None   # the intent a forked worker renders from
 
-    files = render_devices(intent)
-    files.update(kubernetes.render(intent, environment()))
-    files.update(documents.render(intent, environment()))
+
+def render_all(intent: Intent, workers: int | None = None) -> dict[str, str]:
+    """Every file, by path; the same whether rendered in one process or several."""
+    workers = workers or os.cpu_count() or 1
+    names = list(intent.devices)
+    if workers < 2 or len(names) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
+        files = render_devices(intent)
+        files.update(_fabric_files(intent))
+        return dict(sorted(files.items()))
+    global _forked
+    _forked = intent
+    try:
+        shares = [names[i:i + _SHARE] for i in range(0, len(names), _SHARE)]
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            done = pool.map(_render_share, shares)
+            files = _fabric_files(intent)
+            for part in done:
+                files.update(part)
+    finally:
+        _forked = None
     return dict(sorted(files.items()))
+
+
+def _render_share(names: list[str]) -> dict[str, str]:
+    intent = _forked
+    if intent is None:
+        raise RuntimeError("a render worker started without the intent")
+    return render_devices(intent, (intent.devices[n] for n in names))
+
+
+def _fabric_files(intent: Intent) -> dict[str, str]:
+    return {**kubernetes.fabric_files(intent, environment()),
+            **documents.render(intent, environment())}

@@ -9,21 +9,27 @@ from ipaddress import IPv4Network
 
 import jinja2
 
-from fabric.intent.types import Intent
+from fabric.intent.types import Device, Intent
 
 
-def render(intent: Intent, env: jinja2.Environment) -> dict[str, str]:
+def node_files(intent: Intent, env: jinja2.Environment,
+               devices: Iterable[Device]) -> dict[str, str]:
+    """The CiliumNode of each node among `devices`."""
     files: dict[str, str] = {}
     node = env.get_template("kubernetes/ciliumnode.yaml.j2")
-    for d in intent.devices.values():
+    for d in devices:
         if d.is_node:
             blocks = intent.node_blocks[d.name]
             files[f"kubernetes/ciliumnodes/{d.name}.yaml"] = node.render(
                 fabric=intent.fabric, node=d, blocks=blocks, pool=pool_lines(blocks))
-    values = env.get_template("kubernetes/cilium-values.yaml.j2")
-    files["kubernetes/cilium-values.yaml"] = values.render(
-        fabric=intent.fabric, pools=intent.pools)
     return files
+
+
+def fabric_files(intent: Intent, env: jinja2.Environment) -> dict[str, str]:
+    """What the whole cluster shares: the Cilium Helm values."""
+    values = env.get_template("kubernetes/cilium-values.yaml.j2")
+    return {"kubernetes/cilium-values.yaml": values.render(fabric=intent.fabric,
+                                                           pools=intent.pools)}
 
 
 def pool_lines(blocks: Iterable[IPv4Network], indent: int = 6) -> str:

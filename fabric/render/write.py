@@ -61,12 +61,20 @@ def check(out: FsPath, files: dict[str, str]) -> Report:
 def write(out: FsPath, files: dict[str, str]) -> Report:
     rep = check(out, files)
     made: set[FsPath] = set()
+    stale = set(rep.stale)
     for name in rep.missing + rep.stale:
         path = out / name
         if path.parent not in made:
             path.parent.mkdir(parents=True, exist_ok=True)
             made.add(path.parent)
-        atomic_write(path, files[name])
+        if name in stale:
+            atomic_write(path, files[name])     # a reader never sees half of a file
+        else:
+            # New: no reader has it yet, and a file a run cut short left half
+            # written is stale to the next run. A temporary file and a rename
+            # would double the file system's work in a cold build.
+            with open(path, "x", encoding="utf-8") as f:
+                f.write(files[name])
         rep.written.append(name)
     for name in rep.extra:
         (out / name).unlink()
