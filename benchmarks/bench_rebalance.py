@@ -8,7 +8,7 @@ some are short (they grow) and some blocks are empty. Stages: read the usage
 file, load and validate the model, load the state, decide, allocate from the
 decided state and dump it. `decision` is their sum: what `fabric ipam rebalance
 --dry-run` does, and what happens before the re-render (the re-render of a
-changed fabric costs what `fabric render` does, see bench_pipeline.py).
+changed fabric costs what `fabric render` does, see bench_scale.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from ipaddress import IPv4Network
 from pathlib import Path
 
-from bench_pipeline import lap
+from bench_scale import lap
 
 from fabric.ipam.allocate import allocate
 from fabric.ipam.rebalance import rebalance
