@@ -141,6 +141,13 @@ CORPUS = [
     "- {a: 1}, {b: 2}\n",
     "[a, b, {?c: d}]\n",
     "[-:]\n",
+    "- a: |\n   x\n  b: !foo x\n",
+    "- a: >\n   x\n  b: &q y\n  c: *q\n",
+    "- a: |\n   x\n  b: !!float 1\n",
+    "- - |\n   x\n  - !!timestamp 2001-01-01\n",
+    "- a: |\n    x\n  b: 2\n",
+    "a: |\n\n  x\n\nb: 1\n",
+    "a: |\n    x\n  y\nb: 1\n",
 ]
 
 
@@ -185,3 +192,14 @@ def test_positions_of_any_document_are_the_located_ones(data: dict[str, object],
         assert lazy.positions.get(path) == full.positions[path], path
     for path, pos in full.key_positions.items():
         assert lazy.key_positions.get(path) == pos, path
+
+
+@pytest.mark.parametrize("text", ["a:" + " " * 8000 + "@\n", "-" + " " * 8000 + "@\n",
+                                  "[" + " " * 8000 + "@\n"])
+def test_long_runs_of_spaces_are_refused_at_once(text: str) -> None:
+    """Each run of spaces is matched possessively: a failing line costs linear time
+    (it took seconds, quadratic, before)."""
+    import time
+    start = time.process_time()
+    assert source._RAPID.load(text) is None
+    assert time.process_time() - start < 0.5

@@ -25,9 +25,15 @@ LIFE = "block_states"
 LIFE_KEYS = ("empty_since", "withdrawn")
 
 
+# A prefix as this tool writes it (`a.b.c.d/n`, no leading zeros, no netmask form):
+# allocation reads these from their bytes, and compares them as text.
+_OCTET = r"(?:0|[1-9][0-9]{0,2})"
+_PREFIX = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}/(?:[12]?[0-9]|3[0-2])\Z")
+
+
 def _is_network(value: Any) -> bool:
     try:
-        return isinstance(value, str) and "/" in value and bool(IPv4Network(value))
+        return isinstance(value, str) and bool(_PREFIX.match(value)) and bool(IPv4Network(value))
     except ValueError:
         return False
 
@@ -134,7 +140,9 @@ def _scalar(value: object) -> str:
     text = str(value)
     if _PLAIN.match(text) and reads_as_string(text) and text.lower() not in _YAML11_BOOLS:
         return text
-    return json.dumps(text)     # a JSON string is a YAML double-quoted scalar
+    # A JSON string is a YAML double-quoted scalar; non-ASCII kept as is, since
+    # libyaml refuses the surrogate pairs JSON escapes it with.
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _value(value: object) -> str:

@@ -33,21 +33,21 @@ import ryml  # type: ignore[import-untyped]  # no stubs; two functions used
 # write), where the two parsers were found to agree by tests/test_rapid_yaml.py.
 # Anything else (anchors, tags, multi-line flow or quoted scalars, odd flow
 # content that rapidyaml forgives and PyYAML refuses) is the located path's.
-_PLAIN = r"(?:[A-Za-z0-9_./~+=$()]|-(?=\S))(?:[^\s#:]|:(?=[^\s])|[ ]+(?=[^\s#]))*"
+_PLAIN = r"(?:[A-Za-z0-9_./~+=$()]|-(?=\S))(?:[^\s#:]|:(?=[^\s])|[ ]++(?=[^\s#]))*"
 _QUOTED = r"""(?:"[^"\\]*"|'[^']*')"""
 _KEY = rf"(?:[A-Za-z0-9_./~+()-](?:[A-Za-z0-9_./~+()-]|[ ](?=[A-Za-z0-9_./~+()-]))*|{_QUOTED})"
 # Flow content: no `#`, `?`, `%`, `|`, `>` or indicators of anchors and tags, and a
-# colon only between a key and a space (written unrolled: runs of
-# characters, then colons each followed by a run, so no match can backtrack far).
-_FLOW_CHARS = r"""[A-Za-z0-9_./~+=$()\-\[\]{}, '"]*"""
+# colon only between a key and a space. Runs of spaces are possessive (`++`, `*+`)
+# throughout, so a line that fails is given up in linear time.
+_FLOW_CHARS = r"""[A-Za-z0-9_./~+=$()\-\[\]{}, '"]*+"""
 _FLOW_TOKEN = rf"""{_FLOW_CHARS}(?:(?<=[A-Za-z0-9_./~+=$()'"]):(?=[ ]){_FLOW_CHARS})*"""
 _VALUE = rf"(?:(?P<block>[|>][-+]?[1-9]?)|[\[{{]{_FLOW_TOKEN}|{_PLAIN}|{_QUOTED})"
 _COMMENT = r"(?:(?<=[ ])#.*)?"
 # Blank, a comment, an item (`- `, several for nested lists), a key, or a flow
 # collection at the root: never a bare scalar (a root scalar, or a continuation).
-_LINE = (rf"[ ]*(?:#.*|(?:(?:-[ ]+|-(?=\n|\Z))+(?:{_KEY}:(?:[ ]+|(?=\n|\Z)))?|{_KEY}:"
-         rf"(?:[ ]+|(?=\n|\Z))){_VALUE.replace('(?P<block>', '(?:')}?[ ]*{_COMMENT}"
-         rf"|[\[{{]{_FLOW_TOKEN}[ ]*{_COMMENT})?")
+_LINE = (rf"[ ]*(?:#.*|(?:(?:-[ ]++|-(?=\n|\Z))+(?:{_KEY}:(?:[ ]++|(?=\n|\Z)))?|{_KEY}:"
+         rf"(?:[ ]++|(?=\n|\Z))){_VALUE.replace('(?P<block>', '(?:')}?[ ]*+{_COMMENT}"
+         rf"|[\[{{]{_FLOW_TOKEN}[ ]*+{_COMMENT})?")
 # Matched on the UTF-8 bytes: every byte of a non-ASCII character is then a plain
 # character, as YAML has it (for `re` on text, U+00A0 would be a space).
 _ONE_LINE = re.compile(_LINE.encode())
@@ -55,8 +55,10 @@ _ONE_LINE = re.compile(_LINE.encode())
 # U+2029 break lines in YAML 1.1 (PyYAML), not in 1.2; a CR alone, only for PyYAML.
 _REFUSED = (b"\t", b"\xef\xbb\xbf", b"\r", "\x85".encode(),
             "\u2028".encode(), "\u2029".encode())
+# A block scalar's content is indented past its parent: its key, or past the dashes
+# before it (stricter than YAML for `- |`: such content less indented is refused).
 _BLOCK_START = re.compile(
-    rf"[ ]*(?:-[ ]+)*(?:{_KEY}:[ ]+)?[|>][-+]?[1-9]?[ ]*{_COMMENT}\Z".encode())
+    rf"(?P<lead>[ ]*(?:-[ ]+)*)(?:{_KEY}:[ ]+)?[|>][-+]?[ ]*{_COMMENT}\Z".encode())
 _AFTER_CLOSE = re.compile(rb"[\]}][ ]*[^\s,\]}]")
 _CLOSE_COMMA = re.compile(rb"[\]}][ ]*,")
 # Every character class above holds all of [A-Za-z0-9] or none of it, so a line
@@ -74,20 +76,29 @@ def _simple(text: bytes) -> bool:
     if b"|" not in shapes and b">" not in shapes:   # no block scalar: lines in any order
         return all(map(_simple_line, set(shapes.split(b"\n"))))
     known: dict[bytes, bool] = {}
-    block_indent = -1           # inside a block scalar: its parent's indentation
+    parent = content = -1       # in a block scalar: its parent's column, its content's
     for line in shapes.split(b"\n"):
         stripped = line.lstrip(b" ")
-        if block_indent >= 0:
-            if not stripped or len(line) - len(stripped) > block_indent:
+        indent = len(line) - len(stripped)
+        if parent >= 0:
+            if not stripped:
                 continue
-            block_indent = -1
+            if content < 0 and indent > parent:
+                content = indent
+                continue
+            if content >= 0 and indent >= content:
+                continue
+            if indent > parent:
+                return False    # between the parent and the content: PyYAML's error
+            parent = content = -1
         ok = known.get(line)
         if ok is None:
             ok = known[line] = _simple_line(line)
         if not ok:
             return False
-        if (b"|" in line or b">" in line) and _BLOCK_START.match(line):
-            block_indent = len(line) - len(stripped)
+        start = _BLOCK_START.match(line) if b"|" in line or b">" in line else None
+        if start:
+            parent = len(start.group("lead"))     # the key's column, or past the dashes
     return True
 
 

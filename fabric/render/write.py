@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
-from fabric.files import atomic_write
+from fabric.files import atomic_write, write_new
 
 MANIFEST = ".fabric-manifest"
 
@@ -67,14 +67,13 @@ def write(out: FsPath, files: dict[str, str]) -> Report:
         if path.parent not in made:
             path.parent.mkdir(parents=True, exist_ok=True)
             made.add(path.parent)
-        if name in stale:
+        if name in stale or path.is_symlink():
             atomic_write(path, files[name])     # a reader never sees half of a file
         else:
             # New: no reader has it yet, and a file a run cut short left half
             # written is stale to the next run. A temporary file and a rename
             # would double the file system's work in a cold build.
-            with open(path, "x", encoding="utf-8") as f:
-                f.write(files[name])
+            write_new(path, files[name])
         rep.written.append(name)
     for name in rep.extra:
         (out / name).unlink()
