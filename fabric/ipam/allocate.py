@@ -537,4 +537,4 @@ def _network(text: str) -> IPv4Network:
     """A prefix the state file was checked to hold (`state._PREFIX`, host bits zero),
     from its bytes: IPv4Network's parse of the text costs seconds at 80,000 nodes."""
     address, _, length = text.partition("/")
-    return IPv4Network((int.from_bytes(inet_aton(address), "big"), int(length)))
+    return IPv4Network((inet_aton(address), int(length)))

@@ -11,7 +11,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from fabric.files import atomic_write
-from fabric.model.schema import describe
+from fabric.model.schema import IPV4, describe
 from fabric.model.source import load_yaml, reads_as_string
 from fabric.model.types import Model
 
@@ -27,8 +27,7 @@ LIFE_KEYS = ("empty_since", "withdrawn")
 
 # A prefix as this tool writes it (`a.b.c.d/n`, no leading zeros, no netmask form):
 # allocation reads these from their bytes, and compares them as text.
-_OCTET = r"(?:0|[1-9][0-9]{0,2})"
-_PREFIX = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}/(?:[12]?[0-9]|3[0-2])\Z")
+_PREFIX = re.compile(rf"{IPV4}/(?:[12]?[0-9]|3[0-2])\Z")
 
 
 def _is_network(value: Any) -> bool:

@@ -3,9 +3,10 @@
 Only for documents it reads exactly as `source.py`'s PyYAML loader does; for
 anything else `Reader.load` answers None and the caller takes the located
 path. It refuses, rather than guesses:
-- anchors, aliases, tags, merge keys, directives and document markers (`&*!%`,
-  `---`, `...`), tabs, a byte-order mark, and line breaks the two YAML versions
-  disagree on: the located path reports on them;
+- a line of any shape but the few below (so no anchors, aliases, tags, merge
+  keys, directives, document markers or multi-line flow and quoted scalars),
+  tabs, a byte-order mark, and line breaks the two YAML versions disagree on:
+  the located path reports on them;
 - a string the loader's implicit resolvers would have typed (`~`, `True`,
   `0x1F`, `1_000`, `12:30`, an empty value), since JSON cannot say whether it
   was quoted;
@@ -27,8 +28,6 @@ from typing import Any
 
 import ryml  # type: ignore[import-untyped]  # no stubs; two functions used
 
-# \x85, \u2028 and \u2029 break lines in YAML 1.1 (PyYAML) but not in 1.2 (rapidyaml);
-# a CR alone breaks lines only for PyYAML (CR LF is made LF first).
 # The documents read here: lines of the shapes below (what people and this tool
 # write), where the two parsers were found to agree by tests/test_rapid_yaml.py.
 # Anything else (anchors, tags, multi-line flow or quoted scalars, odd flow
@@ -41,12 +40,14 @@ _KEY = rf"(?:[A-Za-z0-9_./~+()-](?:[A-Za-z0-9_./~+()-]|[ ](?=[A-Za-z0-9_./~+()-]
 # throughout, so a line that fails is given up in linear time.
 _FLOW_CHARS = r"""[A-Za-z0-9_./~+=$()\-\[\]{}, '"]*+"""
 _FLOW_TOKEN = rf"""{_FLOW_CHARS}(?:(?<=[A-Za-z0-9_./~+=$()'"]):(?=[ ]){_FLOW_CHARS})*"""
-_VALUE = rf"(?:(?P<block>[|>][-+]?[1-9]?)|[\[{{]{_FLOW_TOKEN}|{_PLAIN}|{_QUOTED})"
+# A block scalar's indicator (an explicit indentation digit is never a shape here:
+# lines are matched with letters and digits made `a`), a flow collection, a scalar.
+_VALUE = rf"(?:[|>][-+]?|[\[{{]{_FLOW_TOKEN}|{_PLAIN}|{_QUOTED})"
 _COMMENT = r"(?:(?<=[ ])#.*)?"
 # Blank, a comment, an item (`- `, several for nested lists), a key, or a flow
 # collection at the root: never a bare scalar (a root scalar, or a continuation).
 _LINE = (rf"[ ]*(?:#.*|(?:(?:-[ ]++|-(?=\n|\Z))+(?:{_KEY}:(?:[ ]++|(?=\n|\Z)))?|{_KEY}:"
-         rf"(?:[ ]++|(?=\n|\Z))){_VALUE.replace('(?P<block>', '(?:')}?[ ]*+{_COMMENT}"
+         rf"(?:[ ]++|(?=\n|\Z))){_VALUE}?[ ]*+{_COMMENT}"
          rf"|[\[{{]{_FLOW_TOKEN}[ ]*+{_COMMENT})?")
 # Matched on the UTF-8 bytes: every byte of a non-ASCII character is then a plain
 # character, as YAML has it (for `re` on text, U+00A0 would be a space).

@@ -111,7 +111,8 @@ def _resolved(sub: Mapping[str, Any]) -> Mapping[str, Any]:
 # Dotted-quad IPv4, no leading zeros: what `ipaddress.IPv4Address` (jsonschema's
 # "ipv4" check) accepts, without parsing 80,000 addresses into objects.
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
+IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"        # a pattern, for others to build on
+_IPV4 = re.compile(rf"{IPV4}\Z")
 
 
 @cache

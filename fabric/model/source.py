@@ -212,7 +212,7 @@ class _Sections:
         """Take the positions of `piece` if it holds `expected`, moved to where it is."""
         loader = _Loader(piece)
         try:
-                node = loader.get_single_node()
+            node = loader.get_single_node()
         except yaml.YAMLError:
             return False
         finally:
