@@ -41,7 +41,7 @@ from fabric.intent.types import Intent
 from fabric.ipam.rebalance import Step
 from fabric.ipam.state import STATE_FILE, write_state
 from fabric.ipam.usage import Usage, usage_of
-from fabric.render import write as output
+from fabric.render.incremental import render_tree
 from fabric.render.kubernetes import pool_addresses
 
 log = logging.getLogger("fabric.controller")
@@ -137,7 +137,7 @@ class Controller:
         if not file.exists() or file.read_text() != result.state_text:
             for name in sorted(self.objects):
                 self._offer(name, wanted.get(name), done, only_remove=True)
-            rep = output.write(self.out, pipeline.render(result))
+            rep = render_tree(self.out, result.intent).report
             write_state(self.state_dir, result.state_text)
             done.state_changed = True
             self.intent = result.intent

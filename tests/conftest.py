@@ -14,6 +14,15 @@ EXAMPLE = ROOT / "inventory" / "fabric.yaml"
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root` by relative path, but the render's cache (which
+    says how the tree was made, not what it holds)."""
+    from fabric.render.cache import DIR
+
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and DIR not in p.relative_to(root).parts}
+
+
 def render_model(model: Path, tmp: Path) -> Path:
     """Render `model` (copied into its own folder under tmp, state and all); returns build/."""
     from fabric.cli.main import main

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, tree
 
 from fabric.cli.main import main
 from fabric.deploy.secrets import mask, replace_tokens
@@ -248,8 +248,7 @@ def test_render_names_both_absolute_paths(example_copy: Path, tmp_path: Path, ca
     state.unlink()
     rel_model = os.path.relpath(example_copy, work)
     code, out, _ = run(capsys, "render", rel_model)
-    files = sorted(p for p in (work / "build").rglob("*") if p.is_file()
-                   and p.name != ".fabric-manifest")
+    files = sorted(n for n in tree(work / "build") if n != ".fabric-manifest")
     assert code == 0 and out.splitlines()[-1] == (
         f"{len(files)} files in {work / 'build'}: {len(files)} written, 0 removed, "
         f"0 unchanged; state {state} updated")

@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import tree
 from hypothesis import Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
@@ -678,11 +679,6 @@ def ciliumnodes(used: Mapping[str, list[str]]) -> dict[str, Any]:
                                                 for i, a in enumerate(addrs)}}}
         items.append(item)
     return {"apiVersion": "v1", "kind": "List", "items": items}
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
 
 
 def test_cli_rebalance_grows_a_full_node(example_copy: Path, tmp_path: Path,

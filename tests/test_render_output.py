@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLE, ROOT
+from conftest import EXAMPLE, ROOT, tree
 
 from fabric.cli.main import main
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit
 
 def _render(model: Path, out: Path) -> dict[str, bytes]:
     assert main(["render", str(model), "--out", str(out)]) == 0
-    return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    return tree(out)
 
 
 def test_committed_build_is_current() -> None:

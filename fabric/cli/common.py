@@ -71,12 +71,17 @@ def _warning_groups(result: pipeline.Result) -> list[ProblemGroup]:
     return group_problems(result.warnings, set(result.intent.devices) | set(result.intent.racks))
 
 
-def print_warnings(args: argparse.Namespace, result: pipeline.Result) -> None:
+def warning_lines(result: pipeline.Result) -> list[str]:
     """One line per kind of warning (the same one for 400 ToRs is one line)."""
+    return [str(group) for group in _warning_groups(result)]
+
+
+def print_warnings(args: argparse.Namespace, result: pipeline.Result | list[str]) -> None:
+    """`warning_lines` of the result, or those lines."""
     if args.json or args.quiet:
         return
-    for group in _warning_groups(result):
-        print(group, file=sys.stderr)
+    for line in result if isinstance(result, list) else warning_lines(result):
+        print(line, file=sys.stderr)
 
 
 def warnings_json(result: pipeline.Result) -> dict[str, Any]:

@@ -102,7 +102,7 @@ def rebalance(args: argparse.Namespace) -> int:
     from fabric import pipeline
     from fabric.ipam.state import STATE_FILE, write_state
     from fabric.ipam.usage import read_usage
-    from fabric.render import write as output
+    from fabric.render.incremental import render_tree
 
     now = _now(args)
     plan, result = pipeline.rebalance(args.model, state_dir(args), read_usage(args.usage), now)
@@ -120,7 +120,7 @@ def rebalance(args: argparse.Namespace) -> int:
         return EXIT_OK
     # The build first, the state last: a build that cannot be written leaves the
     # state as it was, so the next run makes the same decision and writes both.
-    rep = output.write(absolute(args.out), pipeline.render(result))
+    rep = render_tree(absolute(args.out), result.intent).report
     write_state(state_dir(args), result.state_text)
     lines.append(f"state {state_file} updated; {absolute(args.out)}: {len(rep.written)} "
                  f"written, {len(rep.removed)} removed")

@@ -15,9 +15,11 @@ from fabric.cli.common import (
     emit,
     print_warnings,
     state_dir,
+    warning_lines,
 )
 from fabric.ipam.state import STATE_FILE, write_state
-from fabric.render import write as output
+from fabric.render.cache import Cache, inputs_digest
+from fabric.render.incremental import Rendered, render_tree
 
 
 def add(sub: Subparsers, parents: Parents) -> None:
@@ -36,16 +38,22 @@ def add(sub: Subparsers, parents: Parents) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = pipeline.build(args.model, args.state, prune=args.prune, renumber=args.renumber)
-    files = pipeline.render(result)
     state = state_dir(args)
     state_file = absolute(state / STATE_FILE)
     out = absolute(args.out)
     where = {"out": str(out), "state_file": str(state_file)}
+    flags = (args.prune, args.renumber)
+    cache = Cache.load(out)
+    # Unchanged inputs and a tree as the last render left it: nothing to build.
+    before = _inputs(args.model, _text(state_file), flags)
+    if before is not None and cache.fresh(before):
+        return _unchanged(args, cache, where)
+    result = pipeline.build(args.model, args.state, prune=args.prune, renumber=args.renumber)
     print_warnings(args, result)
     if args.check:
-        rep = output.check(out, files)
-        state_stale = not state_file.exists() or state_file.read_text() != result.state_text
+        done = render_tree(out, result.intent, check=True, cache=cache)
+        rep = done.report
+        state_stale = _text(state_file) != result.state_text
         ok = rep.current and not state_stale
         lines = [f"stale: {out / n}" for n in rep.stale]
         lines += [f"missing: {out / n}" for n in rep.missing]
@@ -53,20 +61,68 @@ def run(args: argparse.Namespace) -> int:
         if state_stale:
             lines.append(f"stale: {state_file}")
         lines.append(f"{'up to date' if ok else 'out of date: run `fabric render`'} "
-                     f"({len(files)} files in {out}; state {state_file})")
-        emit(args, {"ok": ok, "state_stale": state_stale, **where, **rep.as_dict()},
-             "\n".join(lines), chatter=ok)
+                     f"({done.files} files in {out}; state {state_file})")
+        emit(args, {"ok": ok, "state_stale": state_stale, **where, **rep.as_dict(),
+                    **_units(done)}, "\n".join(lines), chatter=ok)
         return EXIT_OK if ok else EXIT_CHECK_FAILED
     state_changed = write_state(state, result.state_text)
-    rep = output.write(out, files)
+    after = _inputs(args.model, result.state_text, flags)
+    done = render_tree(out, result.intent, inputs=after, cache=cache,
+                       extra={"warnings": warning_lines(result)})
+    rep = done.report
     lines = [f"wrote {out / n}" for n in rep.written] if args.verbose else []
     lines += [f"removed {out / n}" for n in rep.removed]
     lines += result.changes if state_changed else []
-    lines.append(f"{len(files)} files in {out}: {len(rep.written)} written, "
-                 f"{len(rep.removed)} removed, {len(rep.unchanged)} unchanged; "
-                 f"state {state_file} {'updated' if state_changed else 'unchanged'}")
+    lines.append(_summary(out, done.files, len(rep.written), len(rep.removed),
+                          len(rep.unchanged), state_file, state_changed))
     emit(args, {"ok": True, "state_changed": state_changed, "changes": result.changes,
                 "renumbered": result.renumbered, **where,
                 "written": rep.written, "removed": rep.removed,
-                "unchanged": len(rep.unchanged)}, "\n".join(lines))
+                "unchanged": len(rep.unchanged), **_units(done)}, "\n".join(lines))
     return EXIT_OK
+
+
+def _unchanged(args: argparse.Namespace, cache: Cache, where: dict[str, str]) -> int:
+    """What the last render said, for a tree and inputs it left as they are."""
+    warnings = cache.extra.get("warnings")
+    print_warnings(args, [str(w) for w in warnings] if isinstance(warnings, list) else [])
+    names = cache.files()
+    units = {"units_rendered": 0, "units_reused": len(cache.units) - 1}
+    out, state_file = where["out"], where["state_file"]
+    if args.check:
+        emit(args, {"ok": True, "state_stale": False, **where, "written": [], "removed": [],
+                    "unchanged": names, "stale": [], "missing": [], "extra": [], **units},
+             f"up to date ({len(names)} files in {out}; state {state_file})", chatter=True)
+        return EXIT_OK
+    emit(args, {"ok": True, "state_changed": False, "changes": [], "renumbered": [], **where,
+                "written": [], "removed": [], "unchanged": len(names), **units},
+         _summary(FsPath(out), len(names), 0, 0, len(names), FsPath(state_file), False))
+    return EXIT_OK
+
+
+def _summary(out: FsPath, files: int, written: int, removed: int, unchanged: int,
+             state_file: FsPath, state_changed: bool) -> str:
+    return (f"{files} files in {out}: {written} written, {removed} removed, "
+            f"{unchanged} unchanged; state {state_file} "
+            f"{'updated' if state_changed else 'unchanged'}")
+
+
+def _units(done: Rendered) -> dict[str, int]:
+    return {"units_rendered": done.units_rendered, "units_reused": done.units_reused}
+
+
+def _text(file: FsPath) -> str | None:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _inputs(model: FsPath, state: str | None, flags: tuple[bool, bool]) -> str | None:
+    """`inputs_digest` of the model file as it is now; None if it cannot be read
+    (the build says why)."""
+    try:
+        data = model.read_bytes()
+    except OSError:
+        return None
+    return inputs_digest(model, data, state, *flags)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Interface
 
+from fabric.digest import digest
 from fabric.intent.policy import core_lists, host, rack_lists, rule
 from fabric.intent.types import (
     Device,
@@ -47,6 +48,7 @@ def build_intent(model: Model, alloc: Allocation) -> Intent:
         d.peers.sort(key=lambda p: (not p.dynamic, int(p.address or 0), p.name))
         d.interfaces.sort(key=lambda i: (i.kind, int(i.address.ip)))
     sessions.sort(key=lambda s: (s.rack or "", s.a, s.b))
+    rack_digests, whole = _digests(model, alloc, racks)
     return Intent(
         fabric=model.name, devices=dict(sorted(devices.items())), sessions=sessions,
         pools=pools,
@@ -56,7 +58,31 @@ def build_intent(model: Model, alloc: Allocation) -> Intent:
                    for v in sorted(model.vips, key=lambda v: v.address)),
         node_blocks={n.name: tuple(alloc.node_blocks.get(n.name, ()))
                      for r in racks for n in r.nodes},
-        secrets=dict(model.secrets), source=model.diag)
+        secrets=dict(model.secrets), source=model.diag, rack_digests=rack_digests,
+        digest=whole)
+
+
+def _digests(model: Model, alloc: Allocation,
+             racks: list[ModelRack]) -> tuple[dict[str, str], str]:
+    """What each rack's part of the intent is built from, and the whole fabric: the
+    fabric-wide sections of the model, the rack's own section, the VIPs its nodes
+    announce and what IPAM gave it. Nothing else reaches `_rack`."""
+    sections = model.digests
+    wide = digest(*(f"{k}:{v}" for k, v in sorted(sections.items())
+                    if k != "vips" and not k.startswith("racks/")))
+    out: dict[str, str] = {}
+    for rack in racks:
+        tor = rack.tor.name
+        names = {n.name for n in rack.nodes}
+        allocated = (alloc.rack_asns[rack.name], alloc.rack_pools[rack.name],
+                     [alloc.router_ids[s] for s in (tor, *(s.name for s in rack.rr_switches))],
+                     [alloc.links[link_key(tor, up)] for up in rack.tor.uplinks],
+                     [alloc.node_blocks.get(n.name, ()) for n in rack.nodes],
+                     [(v.address, v.announcers) for v in model.vips
+                      if not names.isdisjoint(v.announcers)])
+        out[rack.name] = digest(wide, sections[f"racks/{rack.name}"], repr(allocated))
+    cores = repr([alloc.router_ids[c.name] for c in model.cores])
+    return out, digest(wide, sections.get("vips", ""), cores, *out.values())
 
 
 def _rack_summary(rack: ModelRack, alloc: Allocation) -> Rack:

@@ -46,10 +46,10 @@ def plain(value: Any) -> Any:
 
 def as_data(intent: Intent) -> dict[str, Any]:
     """The whole intent but its diagnostics (`source`: positions in the model file,
-    not intent). Secrets appear as where they are read from and their placeholder;
-    the intent never holds their values."""
+    not intent) and its digests. Secrets appear as where they are read from and
+    their placeholder; the intent never holds their values."""
     data = {f.name: plain(getattr(intent, f.name)) for f in fields(intent)
-            if f.name != "source"}
+            if f.name not in ("source", "rack_digests", "digest")}
     data["secrets"] = {name: {**plain(ref), "placeholder": ref.placeholder}
                        for name, ref in intent.secrets.items()}
     return data

@@ -201,6 +201,10 @@ class Intent:
     # The model file's positions, for locating a problem found later (a secret
     # that cannot be read at deploy time) in the file the user wrote.
     source: Diagnostics | None = None
+    # What each rack's part, and the whole, was built from (intent/build.py): equal
+    # digests, equal intent. For the incremental render; not intent either.
+    rack_digests: dict[str, str] = field(default_factory=dict)
+    digest: str = ""
 
     def device(self, name: str) -> Device:
         return self.devices[name]

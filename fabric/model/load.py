@@ -13,6 +13,7 @@ from typing import Any
 
 from fabric.errors import Diagnostics, Path
 from fabric.model.checks import check_model
+from fabric.model.digest import section_digests
 from fabric.model.schema import check_structure, describe
 from fabric.model.source import load_yaml
 from fabric.model.types import (
@@ -62,7 +63,7 @@ def load_model(file: str | FsPath = DEFAULT_MODEL, text: str | None = None) -> M
         diag.raise_if_errors()
     check_structure(data, diag)
     diag.raise_if_errors()
-    parsed = _parse(data, diag)
+    parsed = _parse(data, section_digests(data), diag)
     check_model(parsed)
     diag.raise_if_errors()
     return _validated(parsed)
@@ -81,7 +82,7 @@ def _validated(m: ParsedModel) -> Model:
                   for r in m.racks)
     return Model(file=m.file, name=m.name, bgp=m.bgp, auth_core_links=m.auth_core_links,
                  auth_nodes=m.auth_nodes, bmp=m.bmp, secrets=m.secrets, pools=pools,
-                 cores=m.cores, racks=racks, vips=m.vips, diag=m.diag)
+                 cores=m.cores, racks=racks, vips=m.vips, digests=m.digests, diag=m.diag)
 
 
 def _parsed(net: IPv4Network | None) -> IPv4Network:
@@ -91,7 +92,7 @@ def _parsed(net: IPv4Network | None) -> IPv4Network:
     return net
 
 
-def _parse(d: dict[str, Any], diag: Diagnostics) -> ParsedModel:
+def _parse(d: dict[str, Any], digests: dict[str, str], diag: Diagnostics) -> ParsedModel:
     defaults = d.get("defaults", {})
     b = defaults.get("bgp", {})
     gr = b.get("graceful_restart", {})
@@ -139,7 +140,7 @@ def _parse(d: dict[str, Any], diag: Diagnostics) -> ParsedModel:
     vips = tuple(Vip(_ip(v["address"]), tuple(v["announcers"]), ("vips", i))
                  for i, v in enumerate(d.get("vips", [])))
     return ParsedModel(str(diag.file), d["fabric"], bgp, auth.get("core_links"), auth.get("nodes"),
-                 bmp, secrets, pools, cores, racks, vips, diag)
+                 bmp, secrets, pools, cores, racks, vips, digests, diag)
 
 
 def _ip(text: str) -> IPv4Address:

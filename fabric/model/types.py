@@ -173,6 +173,8 @@ class ParsedModel:
     cores: tuple[Core, ...]
     racks: tuple[ParsedRack, ...]
     vips: tuple[Vip, ...]
+    # model/digest.py's digest of each section and rack, for the incremental render
+    digests: dict[str, str] = field(repr=False)
     diag: Diagnostics = field(repr=False)
 
 

@@ -16,6 +16,7 @@ import jinja2
 
 from fabric import platforms
 from fabric.intent.dump import plain
+from fabric.intent.parts import rack_parts
 from fabric.intent.types import Device, Intent
 from fabric.render import documents, kubernetes
 from fabric.render.context import context
@@ -86,43 +87,98 @@ def render_devices(intent: Intent, devices: Iterable[Device] | None = None) -> d
     return files
 
 
+# The render is cut into units, each rendered on its own from what its digest
+# covers: a rack (its devices, CiliumNodes and page, from its part of the intent),
+# a core, and what the whole fabric shares (documents, Helm values). A core and
+# the fabric's files depend on every rack: their digest is the whole intent's.
+FABRIC_UNIT = "fabric"
+
+
+def units(intent: Intent) -> dict[str, str]:
+    """Every unit's name and the digest of what it is rendered from."""
+    return {**{f"racks/{r}": intent.rack_digests[r] for r in intent.racks},
+            **{f"cores/{c}": intent.digest for c in intent.cores},
+            FABRIC_UNIT: intent.digest}
+
+
+def _unit_files(intent: Intent, unit: str, parts: dict[str, Intent]) -> dict[str, str]:
+    kind, _, name = unit.partition("/")
+    if kind == "racks":
+        part = parts[name]
+        return {**render_devices(part), **documents.rack_page(part, environment())}
+    if kind == "cores":
+        return device_files(intent.devices[name], intent)
+    return {**kubernetes.fabric_files(intent, environment()),
+            **documents.render(intent, environment())}
+
+
+def _weight(intent: Intent, unit: str) -> int:
+    kind, _, name = unit.partition("/")
+    return len(intent.racks[name].nodes) + 1 if kind == "racks" else 1
+
+
 # Devices from which rendering is spread over the machine's cores: below, a fork
-# costs more than it saves. Each worker renders a share of the devices; the
-# parent renders what the whole fabric shares (documents, Helm values) meanwhile.
+# costs more than it saves. Each worker renders a share of the units; the parent
+# renders what the whole fabric shares meanwhile.
 PARALLEL_FROM = 4_000
 _SHARE = 2_000          # devices per task: small enough to balance two cores
 _forked: Intent | None = None   # the intent a forked worker renders from
 
 
-def render_all(intent: Intent, workers: int | None = None) -> dict[str, str]:
-    """Every file, by path; the same whether rendered in one process or several."""
+def render_units(intent: Intent, chosen: Iterable[str] | None = None,
+                 workers: int | None = None) -> dict[str, dict[str, str]]:
+    """The files of each unit `chosen` (every one by default), by unit; the same
+    whether rendered in one process or several."""
+    todo = sorted(units(intent) if chosen is None else chosen)
     workers = workers or os.cpu_count() or 1
-    names = list(intent.devices)
-    if workers < 2 or len(names) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
-        files = render_devices(intent)
-        files.update(_fabric_files(intent))
-        return dict(sorted(files.items()))
-    global _forked
-    _forked = intent
-    try:
-        shares = [names[i:i + _SHARE] for i in range(0, len(names), _SHARE)]
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-            done = pool.map(_render_share, shares)
-            files = _fabric_files(intent)
-            for part in done:
-                files.update(part)
-    finally:
-        _forked = None
-    return dict(sorted(files.items()))
+    shares = _shares(intent, [u for u in todo if u != FABRIC_UNIT])
+    out: dict[str, dict[str, str]] = {}
+    if workers < 2 or len(shares) < 2 or "fork" not in mp.get_all_start_methods():
+        for share in shares:
+            out.update(_render_share(share, intent))
+    else:
+        global _forked
+        _forked = intent
+        try:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+                done = pool.map(_render_share, shares)
+                if FABRIC_UNIT in todo:
+                    out[FABRIC_UNIT] = _unit_files(intent, FABRIC_UNIT, {})
+                for part in done:
+                    out.update(part)
+        finally:
+            _forked = None
+    if FABRIC_UNIT in todo and FABRIC_UNIT not in out:
+        out[FABRIC_UNIT] = _unit_files(intent, FABRIC_UNIT, {})
+    return dict(sorted(out.items()))
 
 
-def _render_share(names: list[str]) -> dict[str, str]:
-    intent = _forked
+def _shares(intent: Intent, todo: list[str]) -> list[list[str]]:
+    """`todo` cut into shares of about _SHARE devices; one share below PARALLEL_FROM."""
+    if sum(_weight(intent, u) for u in todo) < PARALLEL_FROM:
+        return [todo] if todo else []
+    shares: list[list[str]] = [[]]
+    weight = 0
+    for unit in todo:
+        if weight >= _SHARE:
+            shares.append([])
+            weight = 0
+        shares[-1].append(unit)
+        weight += _weight(intent, unit)
+    return shares
+
+
+def _render_share(share: list[str], intent: Intent | None = None) -> dict[str, dict[str, str]]:
+    intent = intent or _forked
     if intent is None:
         raise RuntimeError("a render worker started without the intent")
-    return render_devices(intent, (intent.devices[n] for n in names))
+    parts = rack_parts(intent, (u.partition("/")[2] for u in share if u.startswith("racks/")))
+    return {unit: _unit_files(intent, unit, parts) for unit in share}
 
 
-def _fabric_files(intent: Intent) -> dict[str, str]:
-    return {**kubernetes.fabric_files(intent, environment()),
-            **documents.render(intent, environment())}
+def render_all(intent: Intent, workers: int | None = None) -> dict[str, str]:
+    """Every file, by path."""
+    files: dict[str, str] = {}
+    for unit_files in render_units(intent, workers=workers).values():
+        files.update(unit_files)
+    return dict(sorted(files.items()))

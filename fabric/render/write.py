@@ -7,10 +7,12 @@ files in the directory are never touched.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
-from fabric.files import atomic_write, write_new
+from fabric.files import Stat, atomic_write, stat_of, write_new
 
 MANIFEST = ".fabric-manifest"
 
@@ -23,13 +25,15 @@ class Report:
     stale: list[str] = field(default_factory=list)     # --check: differs on disk
     missing: list[str] = field(default_factory=list)   # --check: not on disk
     extra: list[str] = field(default_factory=list)     # --check: would be removed
+    # Each file compared or written, as it was then: what the render's cache records.
+    stats: dict[str, Stat] = field(default_factory=dict, repr=False)
 
     @property
     def current(self) -> bool:
         return not (self.stale or self.missing or self.extra)
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {k: v for k, v in vars(self).items()}
+        return {k: v for k, v in vars(self).items() if k != "stats"}
 
 
 def _previous(out: FsPath) -> set[str]:
@@ -39,27 +43,38 @@ def _previous(out: FsPath) -> set[str]:
     return {line for line in file.read_text().splitlines() if line and not line.startswith("#")}
 
 
-def _manifest(files: dict[str, str]) -> str:
+def _manifest(files: Iterable[str]) -> str:
     return "# Files written by `fabric render`; others here are left alone.\n" + "".join(
         f"{name}\n" for name in sorted(files))
 
 
-def check(out: FsPath, files: dict[str, str]) -> Report:
+def check(out: FsPath, files: dict[str, str], kept: Iterable[str] = ()) -> Report:
+    """`files` compared with the tree; `kept`: files known current without them
+    (the render's cache), unchanged."""
     rep = Report()
+    base = str(out) + os.sep
     for name, text in files.items():
-        path = out / name
-        if not path.exists():
+        try:
+            st = os.stat(base + name)    # before reading: a later change fails it
+        except FileNotFoundError:
             rep.missing.append(name)
-        elif path.read_text(encoding="utf-8") != text:
-            rep.stale.append(name)
-        else:
-            rep.unchanged.append(name)
-    rep.extra = sorted(n for n in _previous(out) - set(files) if (out / n).exists())
+            continue
+        try:
+            with open(base + name, encoding="utf-8", newline="") as fh:
+                same = fh.read() == text
+        except UnicodeDecodeError:
+            same = False
+        (rep.unchanged if same else rep.stale).append(name)
+        rep.stats[name] = stat_of(st)
+    kept = set(kept)
+    rep.unchanged += sorted(kept)
+    rep.extra = sorted(n for n in _previous(out) - set(files) - kept if (out / n).exists())
     return rep
 
 
-def write(out: FsPath, files: dict[str, str]) -> Report:
-    rep = check(out, files)
+def write(out: FsPath, files: dict[str, str], kept: Iterable[str] = ()) -> Report:
+    kept = set(kept)
+    rep = check(out, files, kept)
     made: set[FsPath] = set()
     stale = set(rep.stale)
     for name in rep.missing + rep.stale:
@@ -68,21 +83,23 @@ def write(out: FsPath, files: dict[str, str]) -> Report:
             path.parent.mkdir(parents=True, exist_ok=True)
             made.add(path.parent)
         if name in stale or path.is_symlink():
-            atomic_write(path, files[name])     # a reader never sees half of a file
+            # a reader never sees half of a file
+            rep.stats[name] = atomic_write(path, files[name])
         else:
             # New: no reader has it yet, and a file a run cut short left half
             # written is stale to the next run. A temporary file and a rename
             # would double the file system's work in a cold build.
-            write_new(path, files[name])
+            rep.stats[name] = write_new(path, files[name])
         rep.written.append(name)
     for name in rep.extra:
         (out / name).unlink()
         rep.removed.append(name)
         _prune_empty(out, (out / name).parent)
-    manifest = _manifest(files)
+    manifest = _manifest([*files, *kept])
     mfile = out / MANIFEST
     if not mfile.exists() or mfile.read_text() != manifest:
         atomic_write(mfile, manifest)
+    rep.stats[MANIFEST] = stat_of(mfile.stat())
     rep.written.sort()
     rep.stale, rep.missing, rep.extra = [], [], []
     return rep

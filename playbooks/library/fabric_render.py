@@ -106,22 +106,22 @@ def main() -> None:
     from fabric import pipeline
     from fabric.errors import InputError
     from fabric.ipam.state import write_state
-    from fabric.render import write as output
+    from fabric.render.incremental import render_tree
 
     model, out = Path(module.params["model"]), Path(module.params["out"])
     try:
         result = pipeline.build(model)
     except InputError as exc:
         module.fail_json(msg=str(exc))
-    files = pipeline.render(result)
     if module.check_mode:
-        rep = output.check(out, files)
+        rep = render_tree(out, result.intent, check=True).report
         module.exit_json(changed=not rep.current, stale=rep.stale, missing=rep.missing,
                          extra=rep.extra)
     state_changed = write_state(pipeline.state_dir_for(model), result.state_text)
-    rep = output.write(out, files)
+    done = render_tree(out, result.intent)
+    rep = done.report
     module.exit_json(changed=bool(rep.written or rep.removed or state_changed),
-                     written=rep.written, removed=rep.removed, files=len(files))
+                     written=rep.written, removed=rep.removed, files=done.files)
 
 
 if __name__ == "__main__":

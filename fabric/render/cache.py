@@ -1,0 +1,141 @@
+"""The incremental render's cache, beside the output (`<out>/.fabric-cache/`).
+
+For each unit (engine.units) it keeps the digest the unit was rendered from, the
+files it wrote and a digest of their size, mtime and inode as written. A unit
+is reused only when its digest and its files' stat are both unchanged: an input,
+a template, a platform descriptor or this code changing (the code version below)
+renders it again, and so does a file edited, touched or removed by hand.
+
+A file whose mtime is not older than the cache file could have been changed in
+the same clock tick after it was recorded (git's "racily clean" entries): its
+unit is rendered again. The cache is safe to delete; without it every unit is
+rendered and compared with the tree, as in a first render.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+from fabric.digest import digest
+from fabric.files import Stat, atomic_write, stat_of
+from fabric.render.engine import TEMPLATES
+from fabric.render.write import MANIFEST
+
+DIR = ".fabric-cache"
+_FILE = "units.json"
+_FORMAT = 1
+_PACKAGE = Path(__file__).resolve().parent.parent
+# What else turns the same inputs into other output.
+_LIBRARIES = ("jinja2", "markupsafe", "pyyaml", "rapidyaml", "jsonschema", "fastjsonschema")
+
+
+@cache
+def code_version() -> str:
+    """A digest of this package's files (templates and platform descriptors among
+    them), the libraries it reads and renders with, and Python's version."""
+    files = sorted({p for root in (_PACKAGE, TEMPLATES) for p in root.rglob("*")
+                    if p.is_file() and "__pycache__" not in p.parts})
+    parts = [sys.version, *(f"{lib} {metadata.version(lib)}" for lib in _LIBRARIES)]
+    parts += [f"{p}\0{digest(p.read_bytes())}" for p in files]
+    return digest(*parts)
+
+
+def inputs_digest(model: Path, model_bytes: bytes, state: str | None, *flags: object) -> str:
+    """What a whole render is made from: the model file (its name too: problems
+    quote it), the stored state, the command's flags and this code."""
+    return digest(code_version(), str(model), model_bytes,
+                  "no state" if state is None else f"state {state}", repr(flags))
+
+
+@dataclass
+class Unit:
+    digest: str
+    files: list[str]
+    stat: str           # digest of the files' (size, mtime, inode) when recorded
+    newest: int         # the newest of their mtimes, in ns
+
+
+@dataclass
+class Cache:
+    out: Path
+    units: dict[str, Unit] = field(default_factory=dict)
+    inputs: str | None = None       # what the whole tree was last rendered from
+    extra: dict[str, object] = field(default_factory=dict)   # kept with `inputs`
+    _saved_ns: int = 0
+
+    @classmethod
+    def load(cls, out: Path) -> Cache:
+        """The cache of `out`; empty if there is none, or it is damaged or was
+        written by other code."""
+        file = out / DIR / _FILE
+        try:
+            saved_ns = file.stat().st_mtime_ns
+            data = json.loads(file.read_text(encoding="utf-8"))
+            if data["format"] != _FORMAT or data["code"] != code_version():
+                return cls(out)
+            units = {name: Unit(*u) for name, u in data["units"].items()}
+            return cls(out, units, data["inputs"], data["extra"], saved_ns)
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls(out)
+
+    def current(self, unit: str, unit_digest: str) -> list[str] | None:
+        """The files of `unit` if they are what `unit_digest` renders, else None."""
+        u = self.units.get(unit)
+        if u is None or u.digest != unit_digest or u.newest >= self._saved_ns:
+            return None
+        return u.files if _stat(self.out, u.files) == (u.stat, u.newest) else None
+
+    def fresh(self, inputs: str) -> bool:
+        """Whether the whole tree, its manifest too, is what `inputs` rendered, every
+        file as written."""
+        return (inputs == self.inputs and MANIFEST in self.units
+                and all(self.current(name, u.digest) is not None
+                        for name, u in self.units.items()))
+
+    def files(self) -> list[str]:
+        """Every file its units hold, the manifest aside."""
+        return sorted(f for n, u in self.units.items() if n != MANIFEST for f in u.files)
+
+    def record(self, rendered: dict[str, tuple[str, list[str]]], reused: set[str],
+               stats: dict[str, Stat]) -> None:
+        """The units this render wrote or compared (their digest and files, each
+        file's stat as `output` saw it) and those it `reused`; no other."""
+        units = {n: u for n, u in self.units.items() if n in reused}
+        for name, (unit_digest, files) in rendered.items():
+            units[name] = Unit(unit_digest, files, *_digest_of(files, stats))
+        self.units = units
+
+    def save(self, inputs: str | None = None, extra: dict[str, object] | None = None) -> None:
+        """Written last, after the tree and the state: an interrupted render leaves
+        the cache it read, whose units fail their stat where files changed."""
+        (self.out / DIR).mkdir(exist_ok=True)
+        ignore = self.out / DIR / ".gitignore"
+        if not ignore.exists():
+            atomic_write(ignore, "# The render's cache (safe to delete): never committed.\n*\n")
+        data = {"format": _FORMAT, "code": code_version(), "inputs": inputs,
+                "extra": extra or {},
+                "units": {n: [u.digest, u.files, u.stat, u.newest]
+                          for n, u in sorted(self.units.items())}}
+        atomic_write(self.out / DIR / _FILE, json.dumps(data, separators=(",", ":")))
+
+
+def _stat(out: Path, files: list[str]) -> tuple[str, int]:
+    """`_digest_of` the files as they are now; a file missing gives a digest no
+    record holds."""
+    base = str(out) + os.sep
+    try:
+        return _digest_of(files, {n: stat_of(os.stat(base + n)) for n in files})
+    except OSError:
+        return "missing", 0
+
+
+def _digest_of(files: list[str], stats: dict[str, Stat]) -> tuple[str, int]:
+    """(a digest of every file's size, mtime and inode, the newest mtime)."""
+    return (digest(*(f"{s[0]} {s[1]} {s[2]}" for s in (stats[n] for n in files))),
+            max((stats[n][1] for n in files), default=0))
