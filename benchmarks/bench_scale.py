@@ -13,8 +13,10 @@ Per size, on a `fabric init --platform mixed` model:
   Jinja2 from one template and written with open/write, in one process;
 - cold: `fabric render` on an empty tree, as a user runs it (a new process,
   with its peak memory), and its ratio to the floor;
-- warm: `fabric render --check` with nothing changed, `fabric validate`, and a
-  one-rack change (a node added to the middle rack) followed by `fabric render`.
+- warm: `fabric render --check` with nothing changed, `fabric validate`, a
+  one-rack change (a node added to the middle rack) followed by `fabric render`,
+  and `fabric render --check` again without the render's cache (as on a fresh
+  clone of a committed tree, where every file is read and compared).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from fabric.ipam.state import dump_state, load_state, write_state
 from fabric.model.load import load_model
 from fabric.model.starter import SUBNETS, starter_model
 from fabric.render import write as output
+from fabric.render.cache import DIR as CACHE
 from fabric.render.engine import render_all
 
 T = TypeVar("T")
@@ -182,6 +185,10 @@ def run(racks: int, nodes: int, profile: bool) -> None:
         validate, validate_rss, _ = cli("validate", "fabric.yaml", cwd=cold_dir)
         add_node(cold_dir / "fabric.yaml", racks)
         change, change_rss, _ = cli("render", "fabric.yaml", "--out", "build", cwd=cold_dir)
+        shutil.rmtree(cold_dir / "build" / CACHE)     # a fresh clone of a committed tree
+        uncached, uncached_rss, code = cli("render", "fabric.yaml", "--check", "--out", "build",
+                                           cwd=cold_dir)
+        assert code == 0, "the tree just rendered must be current"
         devices = racks * nodes + racks + 2
         print(f"  floor ({files:,} files)  {base:7.2f} s")
         print(f"  cold render    {cold:7.2f} s   peak memory {cold_rss:6.0f} MB   "
@@ -190,7 +197,9 @@ def run(racks: int, nodes: int, profile: bool) -> None:
               "(nothing changed)")
         print(f"  validate       {validate:7.2f} s   peak memory {validate_rss:6.0f} MB")
         print(f"  one-rack change {change:6.2f} s   peak memory {change_rss:6.0f} MB "
-              "(a node added, then `fabric render`)", flush=True)
+              "(a node added, then `fabric render`)")
+        print(f"  render --check {uncached:7.2f} s   peak memory {uncached_rss:6.0f} MB "
+              "(nothing changed, no cache: a fresh clone)", flush=True)
 
 
 def main(argv: list[str]) -> None:

@@ -14,14 +14,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE, ROOT
+from conftest import EXAMPLE, ROOT, tree
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow]
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
-    return {str(f.relative_to(folder)): hashlib.sha256(f.read_bytes()).hexdigest()
-            for f in sorted(folder.rglob("*")) if f.is_file()}
+    return {name: hashlib.sha256(data).hexdigest() for name, data in tree(folder).items()}
 
 
 def _env() -> dict[str, str]:

@@ -7,7 +7,6 @@ import time
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING
 
-from fabric import pipeline
 from fabric.cli import devices, plan
 from fabric.cli.common import (
     EXIT_CHECK_FAILED,
@@ -80,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _apply_devices(args: argparse.Namespace) -> int:
+    from fabric import pipeline
     from fabric.deploy import rollout
     from fabric.deploy.outcome import Status
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from fabric import pipeline
 from fabric.errors import InputError, Problem, ProblemGroup, group_problems
-from fabric.model.load import DEFAULT_MODEL
+from fabric.model import DEFAULT_MODEL
 
 if TYPE_CHECKING:
+    from fabric import pipeline
     from fabric.intent.types import Intent
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -96,6 +96,8 @@ def absolute(path: FsPath) -> FsPath:
 
 def state_dir(args: argparse.Namespace) -> FsPath:
     """--state, else state/ beside the model."""
+    from fabric import pipeline
+
     return args.state or pipeline.state_dir_for(args.model)
 
 
@@ -104,6 +106,7 @@ def bad_argument(args: argparse.Namespace, option: str, message: str) -> InputEr
 
 
 def lab_intent(args: argparse.Namespace) -> Intent:
+    from fabric import pipeline
     from fabric.lab.netns import LabError
 
     if os.geteuid() != 0:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fabric import pipeline
 from fabric.cli import devices
 from fabric.cli.common import EXIT_CHANGES, EXIT_CHECK_FAILED, EXIT_OK, Parents, Subparsers, emit
 
@@ -24,6 +23,7 @@ def add(sub: Subparsers, parents: Parents) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Also `apply --dry-run`."""
+    from fabric import pipeline
     from fabric.deploy import plan
 
     intent = pipeline.build(args.model, args.state).intent

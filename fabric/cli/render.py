@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING
 
-from fabric import pipeline
 from fabric.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -17,9 +17,11 @@ from fabric.cli.common import (
     state_dir,
     warning_lines,
 )
-from fabric.ipam.state import STATE_FILE, write_state
+from fabric.ipam import STATE_FILE
 from fabric.render.cache import Cache, inputs_digest
-from fabric.render.incremental import Rendered, render_tree
+
+if TYPE_CHECKING:
+    from fabric.render.incremental import Rendered
 
 
 def add(sub: Subparsers, parents: Parents) -> None:
@@ -48,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
     before = _inputs(args.model, _text(state_file), flags)
     if before is not None and cache.fresh(before):
         return _unchanged(args, cache, where)
+    # Imported here: an unchanged tree needs none of it.
+    from fabric import pipeline
+    from fabric.ipam.state import write_state
+    from fabric.render.incremental import render_tree
+
     result = pipeline.build(args.model, args.state, prune=args.prune, renumber=args.renumber)
     print_warnings(args, result)
     if args.check:
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     state_changed = write_state(state, result.state_text)
     after = _inputs(args.model, result.state_text, flags)
     done = render_tree(out, result.intent, inputs=after, cache=cache,
-                       extra={"warnings": warning_lines(result)})
+                       said={"warnings": warning_lines(result)})
     rep = done.report
     lines = [f"wrote {out / n}" for n in rep.written] if args.verbose else []
     lines += [f"removed {out / n}" for n in rep.removed]
@@ -84,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _unchanged(args: argparse.Namespace, cache: Cache, where: dict[str, str]) -> int:
     """What the last render said, for a tree and inputs it left as they are."""
-    warnings = cache.extra.get("warnings")
+    warnings = cache.said.get("warnings")
     print_warnings(args, [str(w) for w in warnings] if isinstance(warnings, list) else [])
     names = cache.files()
     units = {"units_rendered": 0, "units_reused": len(cache.units) - 1}

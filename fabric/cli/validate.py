@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from fabric import pipeline
 from fabric.cli.common import EXIT_OK, Parents, Subparsers, emit, print_warnings, warnings_json
 
 
@@ -15,6 +14,8 @@ def add(sub: Subparsers, parents: Parents) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fabric import pipeline
+
     result = pipeline.build(args.model, args.state)
     print_warnings(args, result)
     intent = result.intent

@@ -11,11 +11,11 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from fabric.files import atomic_write
+from fabric.ipam import STATE_FILE
 from fabric.model.schema import IPV4, describe
 from fabric.model.source import load_yaml, reads_as_string
 from fabric.model.types import Model
 
-STATE_FILE = "ipam.yaml"
 SECTIONS = ("rack_asns", "rack_pools", "node_blocks", "links", "router_ids")
 IDENTITY = ("racks", "nodes", "switches")
 # A held block's life as `fabric ipam rebalance` saw it: when it was last seen

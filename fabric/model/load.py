@@ -12,6 +12,7 @@ from socket import inet_aton
 from typing import Any
 
 from fabric.errors import Diagnostics, Path
+from fabric.model import DEFAULT_MODEL
 from fabric.model.checks import check_model
 from fabric.model.digest import section_digests
 from fabric.model.schema import check_structure, describe
@@ -34,8 +35,6 @@ from fabric.model.types import (
     Tor,
     Vip,
 )
-
-DEFAULT_MODEL = FsPath("inventory/fabric.yaml")
 
 
 def parse_network(text: str, path: Path, diag: Diagnostics) -> IPv4Network | None:

@@ -15,16 +15,20 @@ rendered and compared with the tree, as in a first render.
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import sys
+from array import array
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
 from fabric.digest import digest
-from fabric.files import Stat, atomic_write, stat_of
-from fabric.render.engine import TEMPLATES
+from fabric.files import Stat, atomic_write
+from fabric.render import TEMPLATES
 from fabric.render.write import MANIFEST
 
 DIR = ".fabric-cache"
@@ -66,7 +70,7 @@ class Cache:
     out: Path
     units: dict[str, Unit] = field(default_factory=dict)
     inputs: str | None = None       # what the whole tree was last rendered from
-    extra: dict[str, object] = field(default_factory=dict)   # kept with `inputs`
+    said: dict[str, object] = field(default_factory=dict)   # the warnings of `inputs`
     _saved_ns: int = 0
 
     @classmethod
@@ -80,23 +84,25 @@ class Cache:
             if data["format"] != _FORMAT or data["code"] != code_version():
                 return cls(out)
             units = {name: Unit(*u) for name, u in data["units"].items()}
-            return cls(out, units, data["inputs"], data["extra"], saved_ns)
+            return cls(out, units, data["inputs"], data["said"], saved_ns)
         except (OSError, ValueError, KeyError, TypeError):
             return cls(out)
 
-    def current(self, unit: str, unit_digest: str) -> list[str] | None:
-        """The files of `unit` if they are what `unit_digest` renders, else None."""
-        u = self.units.get(unit)
-        if u is None or u.digest != unit_digest or u.newest >= self._saved_ns:
-            return None
-        return u.files if _stat(self.out, u.files) == (u.stat, u.newest) else None
+    def current(self, wanted: Mapping[str, str]) -> dict[str, list[str]]:
+        """The files of each unit of `wanted` (its name and digest) whose files are
+        what that digest renders, by unit."""
+        maybe = {n: u for n, d in wanted.items() if (u := self.units.get(n)) is not None
+                 and u.digest == d and u.newest < self._saved_ns}
+        found = _stats(self.out, [u.files for u in maybe.values()])
+        return {n: u.files for (n, u), now in zip(maybe.items(), found, strict=True)
+                if now == (u.stat, u.newest)}
 
     def fresh(self, inputs: str) -> bool:
         """Whether the whole tree, its manifest too, is what `inputs` rendered, every
         file as written."""
         return (inputs == self.inputs and MANIFEST in self.units
-                and all(self.current(name, u.digest) is not None
-                        for name, u in self.units.items()))
+                and len(self.current({n: u.digest for n, u in self.units.items()}))
+                == len(self.units))
 
     def files(self) -> list[str]:
         """Every file its units hold, the manifest aside."""
@@ -111,31 +117,76 @@ class Cache:
             units[name] = Unit(unit_digest, files, *_digest_of(files, stats))
         self.units = units
 
-    def save(self, inputs: str | None = None, extra: dict[str, object] | None = None) -> None:
-        """Written last, after the tree and the state: an interrupted render leaves
+    def save(self, inputs: str | None = None, said: dict[str, object] | None = None) -> None:
+        """Written last, after the tree: an interrupted render leaves
         the cache it read, whose units fail their stat where files changed."""
         (self.out / DIR).mkdir(exist_ok=True)
         ignore = self.out / DIR / ".gitignore"
         if not ignore.exists():
             atomic_write(ignore, "# The render's cache (safe to delete): never committed.\n*\n")
         data = {"format": _FORMAT, "code": code_version(), "inputs": inputs,
-                "extra": extra or {},
+                "said": said or {},
                 "units": {n: [u.digest, u.files, u.stat, u.newest]
                           for n, u in sorted(self.units.items())}}
         atomic_write(self.out / DIR / _FILE, json.dumps(data, separators=(",", ":")))
 
 
-def _stat(out: Path, files: list[str]) -> tuple[str, int]:
-    """`_digest_of` the files as they are now; a file missing gives a digest no
-    record holds."""
-    base = str(out) + os.sep
+# Files from which their stat is spread over two processes: at 244,000 files,
+# 0.7 s instead of 1.2 s on this project's 2-core machine.
+_PARALLEL_FROM = 50_000
+_forked: tuple[Path, list[list[str]]] | None = None    # what a forked worker stats
+
+
+def _stats(out: Path, units: list[list[str]]) -> list[tuple[str, int]]:
+    """`_stat` of each unit's files."""
+    total = sum(map(len, units))
+    if total < _PARALLEL_FROM or (os.cpu_count() or 1) < 2 \
+            or "fork" not in mp.get_all_start_methods():
+        return [_stat(out, files) for files in units]
+    global _forked
+    _forked = out, units
     try:
-        return _digest_of(files, {n: stat_of(os.stat(base + n)) for n in files})
+        half, count = 0, 0
+        while half < len(units) and count < total // 2:
+            count += len(units[half])
+            half += 1
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
+            first = pool.submit(_stat_range, 0, half)
+            second = _stat_range(half, len(units))
+            return first.result() + second
+    finally:
+        _forked = None
+
+
+def _stat_range(start: int, stop: int) -> list[tuple[str, int]]:
+    if _forked is None:
+        raise RuntimeError("a stat worker started without its files")
+    out, units = _forked
+    return [_stat(out, files) for files in units[start:stop]]
+
+
+def _stat(out: Path, files: list[str]) -> tuple[str, int]:
+    """`_summed` stat of the files as they are now (one tight loop: 244,000 files at
+    2,000 racks); a file missing gives a digest no record holds."""
+    base = str(out) + os.sep
+    seen: list[int] = []
+    try:
+        for name in files:
+            st = os.stat(base + name)
+            seen += (st.st_size, st.st_mtime_ns, st.st_ino)
     except OSError:
         return "missing", 0
+    return _summed(seen)
 
 
 def _digest_of(files: list[str], stats: dict[str, Stat]) -> tuple[str, int]:
-    """(a digest of every file's size, mtime and inode, the newest mtime)."""
-    return (digest(*(f"{s[0]} {s[1]} {s[2]}" for s in (stats[n] for n in files))),
-            max((stats[n][1] for n in files), default=0))
+    return _summed([v for n in files for v in stats[n]])
+
+
+def _summed(seen: list[int]) -> tuple[str, int]:
+    """(a digest of the files' sizes, mtimes and inodes, the newest mtime)."""
+    try:
+        packed = array("q", seen)
+    except OverflowError:       # an inode past 2**63: recorded as nothing will match
+        return "unrecordable", 0
+    return digest(packed.tobytes()), max(seen[1::3], default=0)

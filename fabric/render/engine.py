@@ -9,7 +9,6 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
-from pathlib import Path as FsPath
 from typing import Any
 
 import jinja2
@@ -18,14 +17,8 @@ from fabric import platforms
 from fabric.intent.dump import plain
 from fabric.intent.parts import rack_parts
 from fabric.intent.types import Device, Intent
-from fabric.render import documents, kubernetes
+from fabric.render import TEMPLATES, documents, kubernetes
 from fabric.render.context import context
-
-# Installed from a wheel, the templates are the package `fabric.templates`; in a
-# checkout (an editable install too) they are the top-level templates/.
-_PACKAGE = FsPath(__file__).resolve().parent.parent
-TEMPLATES = next((d for d in (_PACKAGE / "templates", _PACKAGE.parent / "templates")
-                  if d.is_dir()), _PACKAGE / "templates")
 
 
 @cache

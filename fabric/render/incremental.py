@@ -22,19 +22,15 @@ class Rendered:
 
 
 def render_tree(out: Path, intent: Intent, check: bool = False, inputs: str | None = None,
-                extra: dict[str, object] | None = None, cache: Cache | None = None,
+                said: dict[str, object] | None = None, cache: Cache | None = None,
                 workers: int | None = None) -> Rendered:
     """`out` brought up to date with `intent` (with `check`: compared, nothing
-    written). `inputs` and `extra`: what the cache keeps for `fabric render`'s
+    written). `inputs` and `said`: what the cache keeps for `fabric render`'s
     check of unchanged inputs (cli/render.py), once the tree is written; `cache`:
     the tree's, if the caller loaded it."""
     cache = cache or Cache.load(out)
     wanted = units(intent)
-    reused: dict[str, list[str]] = {}
-    for unit, unit_digest in wanted.items():
-        found = cache.current(unit, unit_digest)
-        if found is not None:
-            reused[unit] = found
+    reused = cache.current(wanted)
     rendered = render_units(intent, [u for u in wanted if u not in reused], workers)
     files = {name: text for unit_files in rendered.values() for name, text in unit_files.items()}
     kept = [name for names in reused.values() for name in names]
@@ -43,5 +39,5 @@ def render_tree(out: Path, intent: Intent, check: bool = False, inputs: str | No
         done = {u: (wanted[u], sorted(f)) for u, f in rendered.items()}
         done[output.MANIFEST] = ("", [output.MANIFEST])
         cache.record(done, set(reused), report.stats)
-        cache.save(inputs, extra)
+        cache.save(inputs, said)
     return Rendered(report, len(files) + len(kept), len(rendered), len(reused))
