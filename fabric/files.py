@@ -7,11 +7,13 @@ import tempfile
 from pathlib import Path
 
 MODE = 0o644       # plain shared files, whatever the umask
-Stat = tuple[int, int, int]     # size, mtime in ns, inode: a file as last seen
+# A file as last seen: size, mtime and ctime in ns (a restored mtime still moves
+# the ctime), inode.
+Stat = tuple[int, int, int, int]
 
 
 def stat_of(st: os.stat_result) -> Stat:
-    return st.st_size, st.st_mtime_ns, st.st_ino
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 def write_new(file: Path, text: str) -> Stat:
@@ -26,16 +28,14 @@ def write_new(file: Path, text: str) -> Stat:
 
 
 def atomic_write(file: Path, text: str) -> Stat:
-    """`file` replaced whole; its stat right after the write."""
+    """`file` replaced whole; its stat right after (the rename moves its ctime)."""
     fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.")
     try:
         os.fchmod(fd, MODE)  # mkstemp makes 0600
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-            fh.flush()
-            st = stat_of(os.fstat(fd))
         os.replace(tmp, file)
-        return st
+        return stat_of(os.stat(file))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -18,6 +18,7 @@ from fabric.ipam.rebalance import rebalance as decide
 from fabric.ipam.state import dump_state, load_state
 from fabric.ipam.usage import Usage
 from fabric.model.load import load_model
+from fabric.model.source import decode
 from fabric.model.types import Model
 from fabric.render.engine import render_all
 
@@ -36,10 +37,12 @@ def state_dir_for(model_file: FsPath) -> FsPath:
 
 
 def build(model_file: FsPath, state_dir: FsPath | None = None, prune: bool = False,
-          renumber: bool = False) -> Result:
+          renumber: bool = False, data: bytes | None = None) -> Result:
     """`renumber`: a change that moves stored allocations is carried out (and listed
-    in `renumbered`) instead of refused."""
-    model = load_model(model_file)
+    in `renumbered`) instead of refused. `data`: the model file's bytes, if the
+    caller read them."""
+    text = None if data is None else decode(str(model_file), data)
+    model = load_model(model_file, text)
     state_dir = state_dir or state_dir_for(model_file)
     return _result(model, allocate(model, load_state(state_dir), prune=prune,
                                    renumber=renumber))

@@ -80,6 +80,27 @@ def _other_secret(w: World) -> None:
     w.edit_model("core_links: bgp_core ", "core_links: bgp_links ")
 
 
+def _same_size_edit(file: Path) -> None:
+    """What `rsync --inplace -t` or an editor restoring the mtime leaves: only the
+    ctime says the file changed."""
+    before = file.stat()
+    data = bytearray(file.read_bytes())
+    data[-2] = ord("#") if data[-2] != ord("#") else ord("!")
+    with open(file, "r+b") as fh:
+        fh.write(data)
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = file.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size, before.st_mtime_ns, before.st_ino)
+
+
+def _reshape_cache(file: Path) -> None:
+    """Valid JSON of this code's version, with its units a list."""
+    data = json.loads(file.read_text())
+    data["units"] = list(data["units"].items())
+    file.write_text(json.dumps(data))
+
+
 def _remove_rack(w: World, name: str) -> None:
     text = w.model.read_text()
     cut = re.sub(rf"  - name: {name}\n.*?(?=\n  - name: |\nvips:)", "", text, count=1,
@@ -129,11 +150,14 @@ STEPS: list[Step] = [
      lambda w: (w.out / "configs" / "core1.cfg").write_text("hostname rogue\n"), (), 1),
     ("a file touched", lambda w: os.utime(w.out / "nodes" / "r01-n1" / "gobgpd.toml",
                                           ns=(1, 1)), (), 1),
+    ("a file edited in place, its size and mtime kept", lambda w: _same_size_edit(
+        w.out / "configs" / "r02-tor.cfg"), (), 1),
     ("a file removed", lambda w: (w.out / "docs" / "racks" / "r05.md").unlink(), (), 1),
     ("a file the tool does not know", lambda w: (w.out / "notes.txt").write_text("mine\n"),
      (), 0),
     ("a damaged cache", lambda w: (w.out / DIR / "units.json").write_text("{\"format\": 1,"),
      (), ALL),
+    ("a cache of the wrong shape", lambda w: _reshape_cache(w.out / DIR / "units.json"), (), ALL),
 ]
 
 

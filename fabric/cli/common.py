@@ -76,11 +76,15 @@ def warning_lines(result: pipeline.Result) -> list[str]:
     return [str(group) for group in _warning_groups(result)]
 
 
-def print_warnings(args: argparse.Namespace, result: pipeline.Result | list[str]) -> None:
-    """`warning_lines` of the result, or those lines."""
+def print_warnings(args: argparse.Namespace, result: pipeline.Result) -> None:
+    print_lines(args, warning_lines(result))
+
+
+def print_lines(args: argparse.Namespace, warnings: list[str]) -> None:
+    """Warning lines on stderr, unless the output is --json or --quiet."""
     if args.json or args.quiet:
         return
-    for line in result if isinstance(result, list) else warning_lines(result):
+    for line in warnings:
         print(line, file=sys.stderr)
 
 

@@ -13,6 +13,7 @@ from fabric.cli.common import (
     Subparsers,
     absolute,
     emit,
+    print_lines,
     print_warnings,
     state_dir,
     warning_lines,
@@ -46,16 +47,19 @@ def run(args: argparse.Namespace) -> int:
     where = {"out": str(out), "state_file": str(state_file)}
     flags = (args.prune, args.renumber)
     cache = Cache.load(out)
+    # The model is read once: what the cache records is what was built from.
+    data = _bytes(args.model)
     # Unchanged inputs and a tree as the last render left it: nothing to build.
-    before = _inputs(args.model, _text(state_file), flags)
-    if before is not None and cache.fresh(before):
+    if data is not None and cache.fresh(inputs_digest(args.model, data, _text(state_file),
+                                                      *flags)):
         return _unchanged(args, cache, where)
     # Imported here: an unchanged tree needs none of it.
     from fabric import pipeline
     from fabric.ipam.state import write_state
     from fabric.render.incremental import render_tree
 
-    result = pipeline.build(args.model, args.state, prune=args.prune, renumber=args.renumber)
+    result = pipeline.build(args.model, args.state, prune=args.prune, renumber=args.renumber,
+                            data=data)
     print_warnings(args, result)
     if args.check:
         done = render_tree(out, result.intent, check=True, cache=cache)
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                     **_units(done)}, "\n".join(lines), chatter=ok)
         return EXIT_OK if ok else EXIT_CHECK_FAILED
     state_changed = write_state(state, result.state_text)
-    after = _inputs(args.model, result.state_text, flags)
+    after = None if data is None else inputs_digest(args.model, data, result.state_text, *flags)
     done = render_tree(out, result.intent, inputs=after, cache=cache,
                        said={"warnings": warning_lines(result)})
     rep = done.report
@@ -92,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 def _unchanged(args: argparse.Namespace, cache: Cache, where: dict[str, str]) -> int:
     """What the last render said, for a tree and inputs it left as they are."""
     warnings = cache.said.get("warnings")
-    print_warnings(args, [str(w) for w in warnings] if isinstance(warnings, list) else [])
+    print_lines(args, [str(w) for w in warnings] if isinstance(warnings, list) else [])
     names = cache.files()
     units = {"units_rendered": 0, "units_reused": len(cache.units) - 1}
     out, state_file = where["out"], where["state_file"]
@@ -125,11 +129,9 @@ def _text(file: FsPath) -> str | None:
         return None
 
 
-def _inputs(model: FsPath, state: str | None, flags: tuple[bool, bool]) -> str | None:
-    """`inputs_digest` of the model file as it is now; None if it cannot be read
-    (the build says why)."""
+def _bytes(model: FsPath) -> bytes | None:
+    """The model file; None if it cannot be read (the build then says why)."""
     try:
-        data = model.read_bytes()
+        return model.read_bytes()
     except OSError:
         return None
-    return inputs_digest(model, data, state, *flags)

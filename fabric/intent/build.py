@@ -66,7 +66,8 @@ def _digests(model: Model, alloc: Allocation,
              racks: list[ModelRack]) -> tuple[dict[str, str], str]:
     """What each rack's part of the intent is built from, and the whole fabric: the
     fabric-wide sections of the model, the rack's own section, the VIPs its nodes
-    announce and what IPAM gave it. Nothing else reaches `_rack`."""
+    announce and what IPAM gave it. Nothing else reaches `_rack` (the cores' names
+    and AS numbers it reads are in the fabric-wide `cores` section)."""
     sections = model.digests
     wide = digest(*(f"{k}:{v}" for k, v in sorted(sections.items())
                     if k != "vips" and not k.startswith("racks/")))

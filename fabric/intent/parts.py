@@ -1,7 +1,7 @@
 """The intent cut into racks, for rendering a rack on its own: a rack's part holds
-its devices (ToR, route reflectors, nodes), sessions, blocks and the VIPs its nodes
-announce, with what the whole fabric shares (name, pools, cores' names, secrets).
-`Intent.rack_digests` says what each part was built from."""
+its devices (ToR, route reflectors, nodes), sessions and blocks, with what the
+whole fabric shares (name, pools, cores' names, secrets); its nodes' VIPs are in
+their announcements. `Intent.rack_digests` says what each part was built from."""
 
 from __future__ import annotations
 
@@ -25,7 +25,4 @@ def rack_parts(intent: Intent, racks: Iterable[str]) -> dict[str, Intent]:
     for s in intent.sessions:
         if s.rack is not None and s.rack in wanted:
             parts[s.rack].sessions.append(s)
-    for part in parts.values():
-        part.vips = tuple(v for v in intent.vips if not part.devices.keys().isdisjoint(
-            v.announcers))
     return parts

@@ -82,7 +82,7 @@ def load_yaml(file: str | FsPath, text: str | None = None) -> tuple[Any, Diagnos
     else takes PyYAML's located path."""
     name = str(file)
     if text is None:
-        text = _decode(name, _read(name, FsPath(file)))
+        text = decode(name, _read(name, FsPath(file)))
     _check_printable(name, text)
     data = _RAPID.load(text)
     if data is None:
@@ -320,7 +320,7 @@ def _read(name: str, file: FsPath) -> bytes:
         raise InputError([problem]) from None
 
 
-def _decode(name: str, data: bytes) -> str:
+def decode(name: str, data: bytes) -> str:
     """UTF-8 text, or a problem at the line and column of the first byte that is not."""
     try:
         return data.decode("utf-8")

@@ -7,6 +7,6 @@ from pathlib import Path
 
 # Installed from a wheel, the templates are the package `fabric.templates`; in a
 # checkout (an editable install too) they are the top-level templates/.
-_PACKAGE = Path(__file__).resolve().parent.parent
-TEMPLATES = next((d for d in (_PACKAGE / "templates", _PACKAGE.parent / "templates")
-                  if d.is_dir()), _PACKAGE / "templates")
+PACKAGE = Path(__file__).resolve().parent.parent
+TEMPLATES = next((d for d in (PACKAGE / "templates", PACKAGE.parent / "templates")
+                  if d.is_dir()), PACKAGE / "templates")

@@ -1,12 +1,12 @@
 """The incremental render's cache, beside the output (`<out>/.fabric-cache/`).
 
 For each unit (engine.units) it keeps the digest the unit was rendered from, the
-files it wrote and a digest of their size, mtime and inode as written. A unit
+files it wrote and a digest of their size, mtime, ctime and inode as written. A unit
 is reused only when its digest and its files' stat are both unchanged: an input,
 a template, a platform descriptor or this code changing (the code version below)
 renders it again, and so does a file edited, touched or removed by hand.
 
-A file whose mtime is not older than the cache file could have been changed in
+A file whose ctime is not older than the cache file could have been changed in
 the same clock tick after it was recorded (git's "racily clean" entries): its
 unit is rendered again. The cache is safe to delete; without it every unit is
 rendered and compared with the tree, as in a first render.
@@ -27,14 +27,13 @@ from importlib import metadata
 from pathlib import Path
 
 from fabric.digest import digest
-from fabric.files import Stat, atomic_write
-from fabric.render import TEMPLATES
+from fabric.files import Stat, atomic_write, stat_of
+from fabric.render import PACKAGE, TEMPLATES
 from fabric.render.write import MANIFEST
 
 DIR = ".fabric-cache"
 _FILE = "units.json"
 _FORMAT = 1
-_PACKAGE = Path(__file__).resolve().parent.parent
 # What else turns the same inputs into other output.
 _LIBRARIES = ("jinja2", "markupsafe", "pyyaml", "rapidyaml", "jsonschema", "fastjsonschema")
 
@@ -43,7 +42,7 @@ _LIBRARIES = ("jinja2", "markupsafe", "pyyaml", "rapidyaml", "jsonschema", "fast
 def code_version() -> str:
     """A digest of this package's files (templates and platform descriptors among
     them), the libraries it reads and renders with, and Python's version."""
-    files = sorted({p for root in (_PACKAGE, TEMPLATES) for p in root.rglob("*")
+    files = sorted({p for root in (PACKAGE, TEMPLATES) for p in root.rglob("*")
                     if p.is_file() and "__pycache__" not in p.parts})
     parts = [sys.version, *(f"{lib} {metadata.version(lib)}" for lib in _LIBRARIES)]
     parts += [f"{p}\0{digest(p.read_bytes())}" for p in files]
@@ -61,8 +60,20 @@ def inputs_digest(model: Path, model_bytes: bytes, state: str | None, *flags: ob
 class Unit:
     digest: str
     files: list[str]
-    stat: str           # digest of the files' (size, mtime, inode) when recorded
-    newest: int         # the newest of their mtimes, in ns
+    stat: str           # digest of the files' `Stat` when recorded
+    newest: int         # the newest of their ctimes, in ns
+
+
+def _unit(data: object) -> Unit:
+    """A unit as saved; TypeError or ValueError if it is not one."""
+    if not isinstance(data, list):
+        raise TypeError("a unit")
+    unit_digest, files, stat, newest = data
+    if not (isinstance(unit_digest, str) and isinstance(files, list)
+            and all(isinstance(f, str) for f in files) and isinstance(stat, str)
+            and isinstance(newest, int)):
+        raise TypeError("a unit")
+    return Unit(unit_digest, files, stat, newest)
 
 
 @dataclass
@@ -83,9 +94,12 @@ class Cache:
             data = json.loads(file.read_text(encoding="utf-8"))
             if data["format"] != _FORMAT or data["code"] != code_version():
                 return cls(out)
-            units = {name: Unit(*u) for name, u in data["units"].items()}
-            return cls(out, units, data["inputs"], data["said"], saved_ns)
-        except (OSError, ValueError, KeyError, TypeError):
+            units = {name: _unit(u) for name, u in data["units"].items()}
+            inputs, said = data["inputs"], data["said"]
+            if not isinstance(inputs, str | None) or not isinstance(said, dict):
+                raise TypeError("inputs or said")
+            return cls(out, units, inputs, said, saved_ns)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(out)
 
     def current(self, wanted: Mapping[str, str]) -> dict[str, list[str]]:
@@ -173,7 +187,7 @@ def _stat(out: Path, files: list[str]) -> tuple[str, int]:
     try:
         for name in files:
             st = os.stat(base + name)
-            seen += (st.st_size, st.st_mtime_ns, st.st_ino)
+            seen += stat_of(st)
     except OSError:
         return "missing", 0
     return _summed(seen)
@@ -184,9 +198,9 @@ def _digest_of(files: list[str], stats: dict[str, Stat]) -> tuple[str, int]:
 
 
 def _summed(seen: list[int]) -> tuple[str, int]:
-    """(a digest of the files' sizes, mtimes and inodes, the newest mtime)."""
+    """(a digest of the files' `Stat`, the newest ctime)."""
     try:
         packed = array("q", seen)
     except OverflowError:       # an inode past 2**63: recorded as nothing will match
         return "unrecordable", 0
-    return digest(packed.tobytes()), max(seen[1::3], default=0)
+    return digest(packed.tobytes()), max(seen[2::4], default=0)

@@ -30,6 +30,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        auto_reload=False,   # the templates of this process's code version (render/cache.py)
     )
     env.filters["netmask"] = lambda net: str(net.netmask)
     env.filters["wildcard"] = lambda net: str(net.hostmask)
@@ -70,20 +71,11 @@ def device_config(device: Device, intent: Intent) -> str:
     return next(iter(device_files(device, intent).values()))
 
 
-def render_devices(intent: Intent, devices: Iterable[Device] | None = None) -> dict[str, str]:
-    """The files of `devices` (every device by default) and their CiliumNodes."""
-    chosen = list(intent.devices.values()) if devices is None else list(devices)
-    files: dict[str, str] = {}
-    for device in chosen:
-        files.update(device_files(device, intent))
-    files.update(kubernetes.node_files(intent, environment(), chosen))
-    return files
-
-
 # The render is cut into units, each rendered on its own from what its digest
 # covers: a rack (its devices, CiliumNodes and page, from its part of the intent),
 # a core, and what the whole fabric shares (documents, Helm values). A core and
-# the fabric's files depend on every rack: their digest is the whole intent's.
+# the fabric's files depend on every rack: their digest, `Intent.digest`, is that
+# of everything the intent was built from.
 FABRIC_UNIT = "fabric"
 
 
@@ -98,7 +90,11 @@ def _unit_files(intent: Intent, unit: str, parts: dict[str, Intent]) -> dict[str
     kind, _, name = unit.partition("/")
     if kind == "racks":
         part = parts[name]
-        return {**render_devices(part), **documents.rack_page(part, environment())}
+        files: dict[str, str] = {}
+        for device in part.devices.values():
+            files.update(device_files(device, part))
+        return {**files, **kubernetes.node_files(part, environment(), part.devices.values()),
+                **documents.rack_page(part, environment())}
     if kind == "cores":
         return device_files(intent.devices[name], intent)
     return {**kubernetes.fabric_files(intent, environment()),
@@ -125,24 +121,22 @@ def render_units(intent: Intent, chosen: Iterable[str] | None = None,
     todo = sorted(units(intent) if chosen is None else chosen)
     workers = workers or os.cpu_count() or 1
     shares = _shares(intent, [u for u in todo if u != FABRIC_UNIT])
+    fabric = [FABRIC_UNIT] if FABRIC_UNIT in todo else []
     out: dict[str, dict[str, str]] = {}
     if workers < 2 or len(shares) < 2 or "fork" not in mp.get_all_start_methods():
-        for share in shares:
+        for share in [*shares, fabric]:
             out.update(_render_share(share, intent))
-    else:
-        global _forked
-        _forked = intent
-        try:
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-                done = pool.map(_render_share, shares)
-                if FABRIC_UNIT in todo:
-                    out[FABRIC_UNIT] = _unit_files(intent, FABRIC_UNIT, {})
-                for part in done:
-                    out.update(part)
-        finally:
-            _forked = None
-    if FABRIC_UNIT in todo and FABRIC_UNIT not in out:
-        out[FABRIC_UNIT] = _unit_files(intent, FABRIC_UNIT, {})
+        return dict(sorted(out.items()))
+    global _forked
+    _forked = intent
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            done = pool.map(_render_share, shares)
+            out.update(_render_share(fabric, intent))     # while the workers render
+            for part in done:
+                out.update(part)
+    finally:
+        _forked = None
     return dict(sorted(out.items()))
 
 
