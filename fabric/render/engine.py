@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from typing import Any
@@ -118,26 +118,33 @@ def render_units(intent: Intent, chosen: Iterable[str] | None = None,
                  workers: int | None = None) -> dict[str, dict[str, str]]:
     """The files of each unit `chosen` (every one by default), by unit; the same
     whether rendered in one process or several."""
+    out: dict[str, dict[str, str]] = {}
+    for share in render_shares(intent, chosen, workers):
+        out.update(share)
+    return dict(sorted(out.items()))
+
+
+def render_shares(intent: Intent, chosen: Iterable[str] | None = None,
+                  workers: int | None = None) -> Iterator[dict[str, dict[str, str]]]:
+    """`render_units`, a share of the units at a time as each is done: a caller
+    that writes them as they come holds one share's text, not the fabric's."""
     todo = sorted(units(intent) if chosen is None else chosen)
     workers = workers or os.cpu_count() or 1
     shares = _shares(intent, [u for u in todo if u != FABRIC_UNIT])
     fabric = [FABRIC_UNIT] if FABRIC_UNIT in todo else []
-    out: dict[str, dict[str, str]] = {}
     if workers < 2 or len(shares) < 2 or "fork" not in mp.get_all_start_methods():
         for share in [*shares, fabric]:
-            out.update(_render_share(share, intent))
-        return dict(sorted(out.items()))
+            yield _render_share(share, intent)
+        return
     global _forked
     _forked = intent
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
             done = pool.map(_render_share, shares)
-            out.update(_render_share(fabric, intent))     # while the workers render
-            for part in done:
-                out.update(part)
+            yield _render_share(fabric, intent)       # while the workers render
+            yield from done
     finally:
         _forked = None
-    return dict(sorted(out.items()))
 
 
 def _shares(intent: Intent, todo: list[str]) -> list[list[str]]:

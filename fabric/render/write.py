@@ -48,61 +48,92 @@ def _manifest(files: Iterable[str]) -> str:
         f"{name}\n" for name in sorted(files))
 
 
-def check(out: FsPath, files: dict[str, str], kept: Iterable[str] = ()) -> Report:
-    """`files` compared with the tree; `kept`: files known current without them
-    (the render's cache), unchanged."""
-    rep = Report()
-    base = str(out) + os.sep
-    for name, text in files.items():
-        try:
-            st = os.stat(base + name)    # before reading: a later change fails it
-        except FileNotFoundError:
-            rep.missing.append(name)
-            continue
-        try:
-            with open(base + name, encoding="utf-8", newline="") as fh:
-                same = fh.read() == text
-        except UnicodeDecodeError:
-            same = False
-        (rep.unchanged if same else rep.stale).append(name)
-        rep.stats[name] = stat_of(st)
-    kept = set(kept)
-    rep.unchanged += sorted(kept)
-    rep.extra = sorted(n for n in _previous(out) - set(files) - kept if (out / n).exists())
-    return rep
+class Tree:
+    """One pass over an output tree: files compared (and, unless `check`, written)
+    as they are handed over, so a render need not hold them all; then `finish`
+    removes what the manifest lists and this pass did not see, and writes it."""
 
+    def __init__(self, out: FsPath, check: bool = False) -> None:
+        self.out, self.check, self.report = out, check, Report()
+        self._base = str(out) + os.sep
+        self._seen: set[str] = set()
+        self._made: set[FsPath] = set()
 
-def write(out: FsPath, files: dict[str, str], kept: Iterable[str] = ()) -> Report:
-    kept = set(kept)
-    rep = check(out, files, kept)
-    made: set[FsPath] = set()
-    stale = set(rep.stale)
-    for name in rep.missing + rep.stale:
-        path = out / name
-        if path.parent not in made:
+    def add(self, files: dict[str, str]) -> None:
+        rep = self.report
+        for name, text in files.items():
+            self._seen.add(name)
+            try:
+                st = os.stat(self._base + name)    # before reading: a later change fails it
+            except FileNotFoundError:
+                rep.missing.append(name)
+                if not self.check:
+                    self._write(name, text, new=True)
+                continue
+            try:
+                with open(self._base + name, encoding="utf-8", newline="") as fh:
+                    same = fh.read() == text
+            except UnicodeDecodeError:
+                same = False
+            if same:
+                rep.unchanged.append(name)
+                rep.stats[name] = stat_of(st)
+            else:
+                rep.stale.append(name)
+                if not self.check:
+                    self._write(name, text, new=False)
+
+    def keep(self, names: Iterable[str]) -> None:
+        """Files known current without their text (the render's cache): unchanged."""
+        names = list(names)
+        self._seen.update(names)
+        self.report.unchanged += names
+
+    def finish(self) -> Report:
+        rep, out = self.report, self.out
+        rep.unchanged.sort()
+        rep.extra = sorted(n for n in _previous(out) - self._seen if (out / n).exists())
+        if self.check:
+            return rep
+        for name in rep.extra:
+            (out / name).unlink()
+            rep.removed.append(name)
+            _prune_empty(out, (out / name).parent)
+        manifest = _manifest(self._seen)
+        mfile = out / MANIFEST
+        if not mfile.exists() or mfile.read_text() != manifest:
+            atomic_write(mfile, manifest)
+        rep.stats[MANIFEST] = stat_of(mfile.stat())
+        rep.written.sort()
+        rep.stale, rep.missing, rep.extra = [], [], []
+        return rep
+
+    def _write(self, name: str, text: str, new: bool) -> None:
+        path = self.out / name
+        if path.parent not in self._made:
             path.parent.mkdir(parents=True, exist_ok=True)
-            made.add(path.parent)
-        if name in stale or path.is_symlink():
-            # a reader never sees half of a file
-            rep.stats[name] = atomic_write(path, files[name])
+            self._made.add(path.parent)
+        if new and not path.is_symlink():
+            # No reader has it yet, and a file a run cut short left half written
+            # is stale to the next run. A temporary file and a rename would
+            # double the file system's work in a cold build.
+            self.report.stats[name] = write_new(path, text)
         else:
-            # New: no reader has it yet, and a file a run cut short left half
-            # written is stale to the next run. A temporary file and a rename
-            # would double the file system's work in a cold build.
-            rep.stats[name] = write_new(path, files[name])
-        rep.written.append(name)
-    for name in rep.extra:
-        (out / name).unlink()
-        rep.removed.append(name)
-        _prune_empty(out, (out / name).parent)
-    manifest = _manifest([*files, *kept])
-    mfile = out / MANIFEST
-    if not mfile.exists() or mfile.read_text() != manifest:
-        atomic_write(mfile, manifest)
-    rep.stats[MANIFEST] = stat_of(mfile.stat())
-    rep.written.sort()
-    rep.stale, rep.missing, rep.extra = [], [], []
-    return rep
+            # a reader never sees half of a file
+            self.report.stats[name] = atomic_write(path, text)
+        self.report.written.append(name)
+
+
+def check(out: FsPath, files: dict[str, str]) -> Report:
+    tree = Tree(out, check=True)
+    tree.add(files)
+    return tree.finish()
+
+
+def write(out: FsPath, files: dict[str, str]) -> Report:
+    tree = Tree(out)
+    tree.add(files)
+    return tree.finish()
 
 
 def _prune_empty(root: FsPath, d: FsPath) -> None:
