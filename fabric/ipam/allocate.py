@@ -420,7 +420,6 @@ class _Allocator:
                              f"{pool.free} left")
                 continue
             for n in sorted(r.nodes, key=lambda n: n.name):
-                blocks = kept.get(n.name, [])
                 added = [pool.take_checked()
                          for _ in range(n.pod_blocks - len(active(n.name)))]
                 if added:

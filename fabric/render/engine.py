@@ -1,6 +1,6 @@
 """Render the intent into every file under build/: device configs, node bundles,
-Kubernetes manifests and review documents. Returns {relative path: text};
-writing is `write.py`'s job, so a failure here leaves nothing half-written."""
+Kubernetes manifests and review documents. Returns {relative path: text}, by
+unit, or a share of the units at a time; writing is `write.py`'s job."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def _weight(intent: Intent, unit: str) -> int:
 # renders what the whole fabric shares meanwhile.
 PARALLEL_FROM = 4_000
 _SHARE = 2_000          # devices per task: small enough to balance two cores
-_forked: Intent | None = None   # the intent a forked worker renders from
+_forked: tuple[Intent, dict[str, Intent]] | None = None   # what a forked worker renders
 
 
 def render_units(intent: Intent, chosen: Iterable[str] | None = None,
@@ -132,16 +132,18 @@ def render_shares(intent: Intent, chosen: Iterable[str] | None = None,
     workers = workers or os.cpu_count() or 1
     shares = _shares(intent, [u for u in todo if u != FABRIC_UNIT])
     fabric = [FABRIC_UNIT] if FABRIC_UNIT in todo else []
+    # One pass over the devices and sessions for every rack, not one per share.
+    parts = rack_parts(intent, (u.partition("/")[2] for u in todo if u.startswith("racks/")))
     if workers < 2 or len(shares) < 2 or "fork" not in mp.get_all_start_methods():
         for share in [*shares, fabric]:
-            yield _render_share(share, intent)
+            yield _render_share(share, (intent, parts))
         return
     global _forked
-    _forked = intent
+    _forked = intent, parts
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
             done = pool.map(_render_share, shares)
-            yield _render_share(fabric, intent)       # while the workers render
+            yield _render_share(fabric, (intent, parts))   # while the workers render
             yield from done
     finally:
         _forked = None
@@ -162,11 +164,12 @@ def _shares(intent: Intent, todo: list[str]) -> list[list[str]]:
     return shares
 
 
-def _render_share(share: list[str], intent: Intent | None = None) -> dict[str, dict[str, str]]:
-    intent = intent or _forked
-    if intent is None:
+def _render_share(share: list[str], given: tuple[Intent, dict[str, Intent]] | None = None
+                  ) -> dict[str, dict[str, str]]:
+    given = given or _forked
+    if given is None:
         raise RuntimeError("a render worker started without the intent")
-    parts = rack_parts(intent, (u.partition("/")[2] for u in share if u.startswith("racks/")))
+    intent, parts = given
     return {unit: _unit_files(intent, unit, parts) for unit in share}
 
 

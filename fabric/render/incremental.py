@@ -35,7 +35,9 @@ def render_tree(out: Path, intent: Intent, check: bool = False, inputs: str | No
     tree.keep(name for names in reused.values() for name in names)
     done: dict[str, tuple[str, list[str]]] = {}
     # Each share written as it is rendered, then dropped: 244,000 files at 2,000
-    # racks are 500 MB of text.
+    # racks are 500 MB of text. A render that fails partway leaves whole files of
+    # the shares before it, with the manifest and the cache as they were, so the
+    # next run compares them and finishes.
     for share in render_shares(intent, [u for u in wanted if u not in reused], workers):
         for unit, files in share.items():
             tree.add(files)

@@ -124,12 +124,6 @@ class Tree:
         self.report.written.append(name)
 
 
-def check(out: FsPath, files: dict[str, str]) -> Report:
-    tree = Tree(out, check=True)
-    tree.add(files)
-    return tree.finish()
-
-
 def write(out: FsPath, files: dict[str, str]) -> Report:
     tree = Tree(out)
     tree.add(files)
