@@ -40,7 +40,7 @@ from fabric.intent.build import build_intent
 from fabric.ipam.allocate import allocate
 from fabric.ipam.state import dump_state, load_state, write_state
 from fabric.model.load import load_model
-from fabric.model.starter import SUBNETS, starter_model
+from fabric.model.starter import SUBNETS
 from fabric.render import write as output
 from fabric.render.cache import DIR as CACHE
 from fabric.render.engine import render_all
@@ -166,9 +166,11 @@ def run(racks: int, nodes: int, profile: bool) -> None:
     with tempfile.TemporaryDirectory(dir=SCRATCH) as tmp:
         root = Path(tmp)
         cold_dir, staged = root / "cold", root / "staged"
-        for d in (cold_dir, staged):
-            d.mkdir()
-            (d / "fabric.yaml").write_text(starter_model(racks, nodes, "mixed"))
+        cold_dir.mkdir()
+        cli("init", "--racks", str(racks), "--nodes-per-rack", str(nodes), "--platform",
+            "mixed", "--out", "fabric.yaml", cwd=cold_dir)
+        staged.mkdir()
+        shutil.copy(cold_dir / "fabric.yaml", staged / "fabric.yaml")
         t, rss, files, size = stages(staged / "fabric.yaml", staged, profile)
         shutil.rmtree(staged)
         print(f"\n{racks}×{nodes}: {racks * nodes + racks + 2:,} devices, {files:,} files, "
