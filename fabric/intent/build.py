@@ -6,7 +6,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface
 
 from fabric.digest import digest
-from fabric.intent.policy import core_lists, host, rack_lists, rule
+from fabric.intent.policy import core_lists, from_rack, host, rack_lists, rule
 from fabric.intent.types import (
     Device,
     Discovery,
@@ -125,7 +125,6 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
     asn = alloc.rack_asns[rack.name]
     pool = alloc.rack_pools[rack.name]
     subnet = rack.subnet
-    vip_pool = model.pools.vip
     lists = rack_lists(pools, pool, vips)
     core_auth = model.secrets[model.auth_core_links].placeholder if model.auth_core_links else None
     node_auth = model.secrets[model.auth_nodes].placeholder if model.auth_nodes else None
@@ -149,12 +148,10 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
         tor.peers.append(Peer(up, core.asn, False, address=core_ip, local_address=tor_ip,
                               import_list="FABRIC-IN", export_list="RACK-EXPORT",
                               auth=core_auth, description=f"core {up}"))
-        from_rack = f"FROM-{rack.name.upper()}"
-        core.prefix_lists.append(PrefixList(   # uplinks are unique: once per rack
-            from_rack, (rule(pool), rule(vip_pool, ge=32, le=32)),
-            f"what rack {rack.name} may announce: its pool and VIP /32s"))
+        accepted = from_rack(rack.name, pool, vips)
+        core.prefix_lists.append(accepted)   # uplinks are unique: once per rack
         core.peers.append(Peer(tor.name, asn, False, address=tor_ip, local_address=core_ip,
-                               import_list=from_rack, export_list="TO-RACKS",
+                               import_list=accepted.name, export_list="TO-RACKS",
                                max_prefixes=b.max_prefixes, auth=core_auth,
                                description=f"rack {rack.name} ToR"))
         sessions.append(Session(up, core_ip, core.asn, tor.name, tor_ip, asn, EBGP, False,

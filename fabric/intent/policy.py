@@ -25,27 +25,36 @@ def host(addr: IPv4Address) -> IPv4Network:
 
 
 def rack_lists(pools: Pools, pool: IPv4Network, vips: list[IPv4Address]) -> dict[str, PrefixList]:
-    """The prefix lists every rack speaker uses, named by what they hold."""
+    """The prefix lists every rack speaker uses, named by what they hold. `vips`: the
+    VIPs nodes of this rack announce, and no others."""
     blk = pools.block_prefix_length
-    vip_pool = pools.vip
-    pod = pools.pod
     rack_len = pools.rack_prefix_length
-    # Blocks are longer than the rack pool, so the pool aggregate itself never
-    # goes to or comes from a node.
-    blocks = rule(pool, ge=rack_len + 1, le=blk)
+    # Exactly the block length: an aggregate of the pool (or a longer prefix) from
+    # a host on the rack subnet would draw a rack-mate's traffic the moment its
+    # block is withdrawn. Only this rack's VIPs: another rack's, announced here,
+    # would win over the genuine eBGP paths for every node of the rack.
+    blocks = rule(pool, ge=blk, le=blk)
+    own_vips = tuple(rule(host(v)) for v in vips)
     lists = [
-        PrefixList("RACK-ROUTES", (blocks, rule(vip_pool, ge=32, le=32)),
-                   "what rack speakers may announce: pod blocks of this rack and VIP /32s"),
+        PrefixList("RACK-ROUTES", (blocks, *own_vips),
+                   "what rack speakers may announce: pod blocks of this rack and its VIPs"),
         PrefixList("TO-NODES", (rule(DEFAULT_ROUTE), blocks),
                    "what nodes receive: a default and this rack's pod blocks"),
         PrefixList("DEFAULT-ONLY", (rule(DEFAULT_ROUTE),), "the ToR's default route"),
-        PrefixList("FABRIC-IN", (rule(pod, ge=rack_len, le=rack_len),
-                                 rule(vip_pool, ge=32, le=32)),
+        PrefixList("FABRIC-IN", (rule(pools.pod, ge=rack_len, le=rack_len),
+                                 rule(pools.vip, ge=32, le=32)),
                    "what a ToR accepts from the cores: rack pools and VIP /32s"),
-        PrefixList("RACK-EXPORT", (rule(pool), *(rule(host(v)) for v in vips)),
+        PrefixList("RACK-EXPORT", (rule(pool), *own_vips),
                    "what a ToR sends to the cores: the rack pool and the rack's VIPs"),
     ]
     return {pl.name: pl for pl in lists}
+
+
+def from_rack(rack: str, pool: IPv4Network, vips: list[IPv4Address]) -> PrefixList:
+    """What a core accepts from rack `rack`'s ToR: its pool and its own VIPs, so one
+    lost export line on one ToR cannot leak another rack's VIP fabric-wide."""
+    return PrefixList(f"FROM-{rack.upper()}", (rule(pool), *(rule(host(v)) for v in vips)),
+                      f"what rack {rack} may announce: its pool and its VIPs")
 
 
 def core_lists(pools: Pools, core: Device) -> None:
