@@ -2,7 +2,7 @@
 for dynamic peers, graceful restart with timers, reflect-client, ECMP, inbound
 prefix filter with max-prefix, and BMP. Checked on the golden fixture's
 dynamic-mode ToRs (rack subnets 10.10.<i>.0/24, listen limit 64, GR 90/300,
-ECMP 4, max-prefix 200, BMP collector 192.0.2.200:11019)."""
+ECMP 4, derived max-prefix, BMP collector 192.0.2.200:11019)."""
 
 from __future__ import annotations
 

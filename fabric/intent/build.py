@@ -6,6 +6,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface
 
 from fabric.digest import digest
+from fabric.intent.limits import rack_limits
 from fabric.intent.policy import core_lists, from_rack, host, rack_lists, rule
 from fabric.intent.types import (
     Device,
@@ -106,6 +107,7 @@ def _device(model: Model, name: str, role: Role, platform: str, rack: str | None
         ecmp_ebgp=b.ecmp if role in (Role.CORE, Role.TOR) else 1,
         ecmp_ibgp=b.ecmp if role == Role.TOR else 1,
         multipath_relax=role in (Role.CORE, Role.TOR),
+        max_prefix_restart=b.max_prefix_restart,
         cluster_id=cluster_id, bmp=model.bmp,
     )
 
@@ -126,6 +128,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
     pool = alloc.rack_pools[rack.name]
     subnet = rack.subnet
     lists = rack_lists(pools, pool, vips)
+    limits = rack_limits(model, rack, len(vips))
     core_auth = model.secrets[model.auth_core_links].placeholder if model.auth_core_links else None
     node_auth = model.secrets[model.auth_nodes].placeholder if model.auth_nodes else None
     tor_spec = rack.tor
@@ -147,12 +150,13 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
         core.interfaces.append(Interface(IPv4Interface((core_ip, 31)), tor.name, Link.CORE_LINK))
         tor.peers.append(Peer(up, core.asn, False, address=core_ip, local_address=tor_ip,
                               import_list="FABRIC-IN", export_list="RACK-EXPORT",
-                              auth=core_auth, description=f"core {up}"))
+                              max_prefixes=limits.from_cores, auth=core_auth,
+                              description=f"core {up}"))
         accepted = from_rack(rack.name, pool, vips)
         core.prefix_lists.append(accepted)   # uplinks are unique: once per rack
         core.peers.append(Peer(tor.name, asn, False, address=tor_ip, local_address=core_ip,
                                import_list=accepted.name, export_list="TO-RACKS",
-                               max_prefixes=b.max_prefixes, auth=core_auth,
+                               max_prefixes=limits.from_tor, auth=core_auth,
                                description=f"rack {rack.name} ToR"))
         sessions.append(Session(up, core_ip, core.asn, tor.name, tor_ip, asn, EBGP, False,
                                 rack.name))
@@ -182,7 +186,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
             tor.peers.append(Peer(rr_name, asn, True, address=rr_ip,
                                   local_address=tor_spec.gateway, import_list="RACK-ROUTES",
                                   export_list="TO-NODES", default_originate=True,
-                                  max_prefixes=b.max_prefixes, auth=node_auth,
+                                  max_prefixes=limits.rack, auth=node_auth,
                                   description=f"route reflector {rr_name}"))
             sessions.append(Session(tor.name, tor_spec.gateway, asn, rr_name, rr_ip, asn,
                                     IBGP, False, rack.name))
@@ -218,7 +222,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
         lst.peers.append(Peer("NODES", asn, True, listen_range=subnet,
                               listen_limit=b.listen_limit, rr_client=True,
                               import_list="RACK-ROUTES", export_list="TO-NODES",
-                              max_prefixes=b.max_prefixes,
+                              max_prefixes=limits.node,
                               default_originate=lst.role == Role.TOR, auth=node_auth,
                               description=f"rack {rack.name} nodes (dynamic)"))
         if lst.role == Role.TOR:
@@ -237,7 +241,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
                 continue
             lst.peers.append(Peer(other, asn, True, address=ip, local_address=my_ip,
                                   import_list="RACK-ROUTES", export_list="OWN",
-                                  max_prefixes=b.max_prefixes, auth=node_auth,
+                                  max_prefixes=limits.node, auth=node_auth,
                                   description=f"peer route reflector {other}"))
             if lst.name < other:
                 sessions.append(Session(lst.name, my_ip, asn, other, ip, asn, IBGP, False,

@@ -113,6 +113,7 @@ class Device:
     ecmp_ibgp: int
     multipath_relax: bool
     cluster_id: IPv4Address | None
+    max_prefix_restart: int          # minutes a session over its prefix limit stays down
     peers: list[Peer] = field(default_factory=list)
     prefix_lists: list[PrefixList] = field(default_factory=list)
     originate: list[IPv4Network] = field(default_factory=list)

@@ -286,15 +286,20 @@ def _references(m: ParsedModel) -> None:
 
 
 def _peer_limits(m: ParsedModel) -> None:
-    """listen_limit and max_prefixes must fit what the sessions carry, or a ToR turns
-    away nodes, or drops a session once it holds more prefixes than the limit."""
+    """listen_limit and the prefix limits given must fit what the sessions carry, or a
+    ToR turns away nodes, or cuts a session once it holds more prefixes than the
+    limit. Limits left out are derived per session (intent/limits.py) and fit."""
     b = m.bgp
     listens = [(need, r.name, who) for r in m.racks for need, who in _listeners(r)]
     _at_least(m, "listen_limit", b.listen_limit, listens, "racks",
               lambda need, rack, who: f"rack {rack} has {need} nodes, each a dynamic peer "
                                       f"of {who}")
-    _at_least(m, "max_prefixes", b.max_prefixes, _announcements(m), "sessions",
-              lambda *t: t[2])
+    node_side, core_side = _announcements(m)
+    if b.max_prefixes is not None:
+        _at_least(m, "max_prefixes", b.max_prefixes, node_side, "sessions", lambda *t: t[2])
+    if b.core_max_prefixes is not None:
+        _at_least(m, "core_max_prefixes", b.core_max_prefixes, core_side, "sessions",
+                  lambda *t: t[2])
 
 
 def _listeners(r: ParsedRack) -> list[tuple[int, str]]:
@@ -308,28 +313,36 @@ def _listeners(r: ParsedRack) -> list[tuple[int, str]]:
             if limited(s.platform)]
 
 
-def _announcements(m: ParsedModel) -> list[tuple[int, str, str]]:
-    """(prefixes, rack, what) for every session max_prefixes limits (see intent/build.py):
-    each node's own routes, the whole rack from a route reflector, and a ToR's export."""
+def _announcements(m: ParsedModel) -> tuple[list[tuple[int, str, str]],
+                                             list[tuple[int, str, str]]]:
+    """(prefixes, rack, what) for every session a prefix limit applies to (see
+    intent/build.py): on the node side each node's own routes and the whole rack from
+    a route reflector; on the core side a ToR's export, and what the cores send it."""
     vips: dict[str, list[str]] = defaultdict(list)
     for v in m.vips:
         for who in v.announcers:
             vips[who].append(str(v.address))
-    out = []
+    node_side, core_side = [], []
     for r in m.racks:
         rack_vips = {a for n in r.nodes for a in vips[n.name]}
         for n in r.nodes:
-            out.append((n.pod_blocks + len(vips[n.name]), r.name,
-                        f"node {n.name} announces {n.pod_blocks} pod block(s) and "
-                        f"{len(vips[n.name])} VIP(s)"))
+            node_side.append((n.pod_blocks + len(vips[n.name]), r.name,
+                              f"node {n.name} announces {n.pod_blocks} pod block(s) and "
+                              f"{len(vips[n.name])} VIP(s)"))
         if r.discovery == Discovery.ROUTE_REFLECTOR:
             blocks = sum(n.pod_blocks for n in r.nodes)
-            out.append((blocks + len(rack_vips), r.name,
-                        f"a route reflector of rack {r.name} sends ToR {r.tor.name} "
-                        f"{blocks} pod block(s) and {len(rack_vips)} VIP(s)"))
-        out.append((1 + len(rack_vips), r.name, f"ToR {r.tor.name} sends each core its rack "
-                                               f"pool and {len(rack_vips)} VIP(s)"))
-    return out
+            node_side.append((blocks + len(rack_vips), r.name,
+                              f"a route reflector of rack {r.name} sends ToR {r.tor.name} "
+                              f"{blocks} pod block(s) and {len(rack_vips)} VIP(s)"))
+        core_side.append((1 + len(rack_vips), r.name, f"ToR {r.tor.name} sends each core "
+                                                      f"its rack pool and {len(rack_vips)} "
+                                                      "VIP(s)"))
+    if m.racks:
+        others = len(m.racks) - 1
+        core_side.append((others + len(m.vips), "", f"each core sends a ToR the pools of "
+                                                     f"{others} other rack(s) and "
+                                                     f"{len(m.vips)} VIP(s)"))
+    return node_side, core_side
 
 
 def _at_least(m: ParsedModel, key: str, limit: int, needs: list[tuple[int, str, str]], what: str,

@@ -25,7 +25,11 @@ class BgpDefaults:
     # SONiC runs 15 s. A restarting ToR must advertise again before peers give up.
     select_defer_time: int = 15
     ecmp: int = 8
-    max_prefixes: int = 512
+    # Prefix limits: None derives each session's from what its peer may announce
+    # (intent/limits.py); a number applies to every session of the kind.
+    max_prefixes: int | None = None        # sessions that carry node routes
+    core_max_prefixes: int | None = None   # ToR–core sessions, both ends
+    max_prefix_restart: int = 5            # minutes a tripped session stays down
     listen_limit: int = 200
 
 
