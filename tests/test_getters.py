@@ -20,21 +20,21 @@ PASSWORD = "pw-getters-1"
 # AS 65000, one of them described.
 CONFIGS = {
     "h3c_comware": "bgp 65101\n router-id 10.0.0.11\n peer 100.126.0.2 as-number 65000\n"
-                   " peer 100.126.0.2 description spine-1\n peer 100.126.0.4 as-number 65000\n"
+                   " peer 100.126.0.2 description spine 1\n peer 100.126.0.4 as-number 65000\n"
                    " #\n address-family ipv4 unicast\n  peer 100.126.0.2 enable\n"
                    "  peer 100.126.0.4 enable\n#\nreturn\n",
     "huawei_vrp": "bgp 65101\n router-id 10.0.0.11\n peer 100.126.0.2 as-number 65000\n"
-                  " peer 100.126.0.2 description spine-1\n peer 100.126.0.4 as-number 65000\n"
+                  " peer 100.126.0.2 description spine 1\n peer 100.126.0.4 as-number 65000\n"
                   " #\n ipv4-family unicast\n  peer 100.126.0.2 enable\n"
                   "  peer 100.126.0.4 enable\n#\nreturn\n",
     "cisco_ios": "router bgp 65101\n bgp router-id 10.0.0.11\n"
                  " neighbor 100.126.0.2 remote-as 65000\n"
-                 " neighbor 100.126.0.2 description spine-1\n"
+                 " neighbor 100.126.0.2 description spine 1\n"
                  " neighbor 100.126.0.4 remote-as 65000\n !\n address-family ipv4 unicast\n"
                  "  neighbor 100.126.0.2 activate\n  neighbor 100.126.0.4 activate\n"
                  " exit-address-family\n",
     "cisco_nxos": "feature bgp\nrouter bgp 65101\n  router-id 10.0.0.11\n"
-                  "  neighbor 100.126.0.2\n    remote-as 65000\n    description spine-1\n"
+                  "  neighbor 100.126.0.2\n    remote-as 65000\n    description spine 1\n"
                   "    address-family ipv4 unicast\n  neighbor 100.126.0.4\n"
                   "    remote-as 65000\n    address-family ipv4 unicast\n",
 }
@@ -85,7 +85,7 @@ def _stable(value: Any) -> Any:
 def test_bgp_neighbors_agree(readings: dict[str, dict[str, Any]]) -> None:
     want = {"global": {"router_id": "10.0.0.11", "peers": {
         "100.126.0.2": {"local_as": 65101, "remote_as": 65000, "remote_id": "100.125.0.9",
-                        "is_up": True, "is_enabled": True, "description": "spine-1",
+                        "is_up": True, "is_enabled": True, "description": "spine 1",
                         "uptime": "int", "address_family": {"ipv4": {
                             "received_prefixes": 7, "accepted_prefixes": 7,
                             "sent_prefixes": 3}}},

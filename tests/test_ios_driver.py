@@ -258,7 +258,7 @@ def test_plan_on_a_device_with_only_unrelated_config(sim: IosSimulator,
     assert lines.index("neighbor 100.126.0.6 remote-as 65005") < \
         lines.index("neighbor 100.126.0.6 bmp-activate all") < lines.index("bmp server 1") < \
         lines.index("address-family ipv4")
-    assert lines[-1] == "neighbor 100.126.0.8 prefix-list RACK-EXPORT out"
+    assert lines[-1] == "neighbor 100.126.0.8 maximum-prefix 400 restart 5"
 
 
 def test_candidate_outside_the_owned_sections_is_refused(drv: CiscoIosDriver) -> None:

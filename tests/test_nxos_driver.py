@@ -276,8 +276,8 @@ def test_commit_with_commit_timeout_then_confirm(sim: NxosSimulator,
 
 def test_changed_candidate_gives_exactly_the_changed_lines(applied: NxosSimulator,
                                                            drv: CiscoNxosDriver) -> None:
-    cand = golden().replace("maximum-prefix 200", "maximum-prefix 300")
-    cand = cand.replace("ip prefix-list TO-NODES seq 20 permit 100.64.12.0/22 ge 23 le 27\n",
+    cand = golden().replace("maximum-prefix 10 restart 5", "maximum-prefix 300 restart 5")
+    cand = cand.replace("ip prefix-list TO-NODES seq 20 permit 100.64.12.0/22 ge 27 le 27\n",
                         "")
     cand = re.sub(r"  neighbor 100\.126\.0\.12\n(    .*\n)+", "", cand)
     drv.load_replace_candidate(config=cand)
@@ -286,13 +286,13 @@ def test_changed_candidate_gives_exactly_the_changed_lines(applied: NxosSimulato
         "  no neighbor 100.126.0.12\n"
         "  template peer NODES\n"
         "    address-family ipv4 unicast\n"
-        "      maximum-prefix 300\n"
+        "      maximum-prefix 300 restart 5\n"
         "no ip prefix-list TO-NODES seq 20")
     drv.commit_config()                 # NAPALM's path: rollback to the file, then save
     assert applied.device.saves == 2
     lines = applied.device.lines()
     assert "router bgp 64604/template peer NODES/address-family ipv4 unicast/" \
-           "maximum-prefix 300" in lines
+           "maximum-prefix 300 restart 5" in lines
     assert not any("100.126.0.12" in ln for ln in lines)
     assert not any(ln.startswith("ip prefix-list TO-NODES seq 20") for ln in lines)
     assert "ip prefix-list OTHER seq 5 permit 10.0.0.0/8" in lines
@@ -312,11 +312,11 @@ def test_a_changed_key_is_not_seen_a_removed_key_is(applied: NxosSimulator,
 def test_a_line_the_device_rejects(sim: NxosSimulator, drv: CiscoNxosDriver,
                                    revert_in: int | None) -> None:
     before = config_now(sim)
-    drv.load_replace_candidate(config=golden().replace("maximum-prefix 200",
-                                                       "maximum-prefx 200"))
-    with pytest.raises(CommitError, match="refused 'maximum-prefx 200'") as err:
+    drv.load_replace_candidate(config=golden().replace("maximum-prefix 10 restart 5",
+                                                       "maximum-prefx 10 restart 5"))
+    with pytest.raises(CommitError, match="refused 'maximum-prefx 10 restart 5'") as err:
         drv.commit_config(revert_in=revert_in)
-    assert err.value.line == "maximum-prefx 200"
+    assert err.value.line == "maximum-prefx 10 restart 5"
     assert "Invalid command" in err.value.device_message
     assert config_now(sim) == before
     assert not sim.device.pending and not drv.has_pending_commit()

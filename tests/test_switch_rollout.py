@@ -61,15 +61,18 @@ def test_plan_apply_replan_and_a_one_rack_change(switch_fabric, capsys, caplog) 
     out += text
     assert code == 0 and not any(d["diff"] for d in plan["devices"])
 
-    # One rack's change (a VIP announced from rack r01) plans only on that rack's ToR.
+    # One rack's change (a VIP announced from rack r01) plans on that rack's ToR, which
+    # exports it, and on the cores, which accept it from that ToR only; nowhere else.
     model.write_text(model.read_text().replace(
         "vips:\n", "vips:\n  - {address: 10.61.0.20, announcers: [r01-n2]}\n"))
     code, plan, text = run(capsys, "plan", str(model), "--target", "devices", *args)
     out += text
     assert code == 3
-    assert [d["device"] for d in plan["devices"] if d["diff"]] == ["r01-tor"]
-    tor = next(d for d in plan["devices"] if d["device"] == "r01-tor")
-    assert re.search(kind.vip_export, tor["diff"], re.M), tor["diff"]
+    changed = {d["device"]: d["diff"] for d in plan["devices"] if d["diff"]}
+    assert sorted(changed) == ["core1", "core2", "r01-tor"]
+    assert re.search(kind.vip_export, changed["r01-tor"], re.M), changed["r01-tor"]
+    for core in ("core1", "core2"):
+        assert "10.61.0.20" in changed[core], changed[core]
 
     # A second apply while one holds the fabric's lock is refused, and changes nothing.
     with ApplyLock(model.parent / ".fabric-apply.lock"):

@@ -153,11 +153,11 @@ def test_plan_on_an_empty_device_shows_the_whole_bgp_section(drv: VrpDriver) -> 
         assert foreign not in diff
     lines = [ln.strip() for ln in diff.splitlines()]
     assert lines.index("ip ip-prefix RACK-ROUTES index 10 permit 100.64.16.0 22 "
-                       "greater-equal 23 less-equal 27") < lines.index("bgp 64605")
+                       "greater-equal 27 less-equal 27") < lines.index("bgp 64605")
     assert lines.index("group NODES listen internal") < lines.index(
         "peer NODES listen-net 10.10.1.0 24")
     assert lines.index("peer 100.126.0.14 as-number 65005") < lines.index(
-        "peer 100.126.0.14 description core core-frr") < lines.index("ipv4-family unicast")
+        "peer 100.126.0.14 description core core frr") < lines.index("ipv4-family unicast")
 
 
 def test_apply_with_a_trial_then_confirm(sim: VrpSimulator, drv: VrpDriver) -> None:
@@ -191,21 +191,22 @@ def test_a_short_revert_in_is_raised_to_the_device_minimum(sim: VrpSimulator,
 
 def test_changed_candidate_gives_exactly_the_changed_lines(applied: VrpSimulator,
                                                            drv: VrpDriver) -> None:
-    cand = golden().replace("peer NODES route-limit 200", "peer NODES route-limit 300")
+    cand = golden().replace("peer NODES route-limit 10 idle-timeout 5",
+                            "peer NODES route-limit 300 idle-timeout 5")
     cand = cand.replace("ip ip-prefix TO-NODES index 20 permit 100.64.16.0 22 "
-                        "greater-equal 23 less-equal 27\n", "")
+                        "greater-equal 27 less-equal 27\n", "")
     cand = cand.replace("  load-balancing as-path-relax\n", "")
     drv.load_replace_candidate(config=cand)
     assert drv.compare_config() == (
         "bgp 64605\n"
         " ipv4-family unicast\n"
         "  undo load-balancing as-path-relax\n"
-        "  peer NODES route-limit 300\n"
+        "  peer NODES route-limit 300 idle-timeout 5\n"
         "undo ip ip-prefix TO-NODES index 20")
     drv.commit_config()
     lines = applied.device.lines()
-    assert "bgp 64605/ipv4-family unicast/peer NODES route-limit 300" in lines
-    assert not any("route-limit 200" in ln or "as-path-relax" in ln for ln in lines)
+    assert "bgp 64605/ipv4-family unicast/peer NODES route-limit 300 idle-timeout 5" in lines
+    assert not any("route-limit 10 " in ln or "as-path-relax" in ln for ln in lines)
     assert not any(ln.startswith("ip ip-prefix TO-NODES index 20") for ln in lines)
     assert "ip ip-prefix TO-NODES index 10 permit 0.0.0.0 0" in lines
     assert "ip ip-prefix OTHER index 10 permit 10.0.0.0 8" in lines
@@ -316,9 +317,9 @@ def test_a_malformed_line_raises_and_leaves_the_running_config(
         return real(self, line, timeout)
     monkeypatch.setattr(VrpDriver, "_send", spy)
     commits = applied.device.commits
-    cand = golden().replace("description core core-frr", "description core core-frr (new)")
-    cand = cand.replace("  peer NODES route-limit 200\n",
-                        "  peer NODES route-limit 200\n  peer NODES route-limt 300\n")
+    cand = golden().replace("description core core frr", "description core core frr new")
+    limit = "  peer NODES route-limit 10 idle-timeout 5\n"
+    cand = cand.replace(limit, limit + "  peer NODES route-limt 300\n")
     drv.load_replace_candidate(config=cand)
     with pytest.raises(CommitError) as err:
         drv.commit_config(revert_in=120)
@@ -365,11 +366,11 @@ def test_a_commit_time_error_is_caught_the_same_way(applied: VrpSimulator, drv: 
 def test_an_unconfirmed_trial_is_rolled_back_by_the_device(applied: VrpSimulator,
                                                            drv: VrpDriver) -> None:
     before = applied.device.running()
-    cand = golden().replace("peer NODES route-limit 200", "peer NODES route-limit 300")
+    cand = golden().replace("peer NODES route-limit 10 idle-timeout 5", "peer NODES route-limit 300 idle-timeout 5")
     applied.device.second = FAST_SECOND
     drv.load_replace_candidate(config=cand)
     drv.commit_config(revert_in=60)                   # 60 "seconds" = 0.6 s here
-    assert "bgp 64605/ipv4-family unicast/peer NODES route-limit 300" in \
+    assert "bgp 64605/ipv4-family unicast/peer NODES route-limit 300 idle-timeout 5" in \
         applied.device.lines()
     assert drv.has_pending_commit()
     assert wait_for(lambda: applied.device.rollbacks == 1)
@@ -379,7 +380,7 @@ def test_an_unconfirmed_trial_is_rolled_back_by_the_device(applied: VrpSimulator
         drv.confirm_commit()
     # The session survives the device's log line and still works.
     drv.load_replace_candidate(config=cand)
-    assert drv.compare_config().endswith("peer NODES route-limit 300")
+    assert drv.compare_config().endswith("peer NODES route-limit 300 idle-timeout 5")
 
 
 def test_rollback_restores_the_previous_config(applied: VrpSimulator, drv: VrpDriver) -> None:
@@ -387,7 +388,7 @@ def test_rollback_restores_the_previous_config(applied: VrpSimulator, drv: VrpDr
     others = unrelated(applied)
     saves = applied.device.saves
     cand = "\n".join(ln for ln in golden().splitlines() if "100.126.0.16" not in ln)
-    cand = cand.replace("peer NODES route-limit 200", "peer NODES route-limit 300")
+    cand = cand.replace("peer NODES route-limit 10 idle-timeout 5", "peer NODES route-limit 300 idle-timeout 5")
     cand = cand.replace("tcp connect port 11019", "tcp connect port 11020")
     drv.load_replace_candidate(config=cand)
     drv.commit_config()
@@ -438,11 +439,11 @@ def test_neighbors_and_bgp_neighbors_from_the_peer_display(applied: VrpSimulator
     napalm = drv.get_bgp_neighbors()
     assert napalm["global"]["router_id"] == "100.125.0.10"
     peers = napalm["global"]["peers"]
-    assert peers["100.126.0.14"]["description"] == "core core-frr"
+    assert peers["100.126.0.14"]["description"] == "core core frr"
     assert peers["100.126.0.14"]["remote_id"] == "100.125.0.1"
     assert peers["100.126.0.14"]["address_family"]["ipv4"]["received_prefixes"] == 12
     assert peers["100.126.0.16"]["is_up"] is False
-    assert peers["10.10.1.5"]["description"] == "rack dyn-vrp nodes (dynamic)"
+    assert peers["10.10.1.5"]["description"] == "rack dyn vrp nodes dynamic"
 
 
 # Laid out like the CE command reference's `display bgp peer` example.

@@ -265,7 +265,7 @@ SPECS: dict[str, list[Spec]] = {
         S("graceful-restart", key=(0,)),
         S("graceful-restart timer restart <t:int:3-600>", key=(0, 1, 2)),
         S("graceful-restart timer purge-time <t:int:1-1800>", key=(0, 1, 2)),
-        S("graceful-restart timer wait-for-rib <t:int:3-600>", key=(0, 1, 2)),
+        S("graceful-restart timer wait-for-rib <t:int:3-3600>", key=(0, 1, 2)),   # [doc: 5710]
         S("group <g:name:47> [ { internal | external } ]", key=(0, 1), transform=_t_group),
         S(f"{PEER} as-number <asn:int:1-4294967295>", key=(0, 1, 2), check=_c_peer_as),
         S(f"{PEER} group <g:name:47> [ as-number <asn:int:1-4294967295> ]", key=(0, 1, 2),
@@ -286,7 +286,9 @@ SPECS: dict[str, list[Spec]] = {
         S(f"{PEER} default-route-advertise", key=(0, 1, 2), check=_c_peer),
         S(f"{PEER} prefix-list <n:name> {{ import | export }}", key=(0, 1, 2, 4),
           check=_c_peer),
-        S(f"{PEER} route-limit <n:int:1-4294967295> [ <pct:int:1-100> ]", key=(0, 1, 2),
+        # [doc: HPE 5710 command reference, `peer route-limit`: reconnect in seconds]
+        S(f"{PEER} route-limit <n:int:1-4294967295> [ {{ alert-only | discard | "
+          "reconnect <r:int:1-65535> } ] [ <pct:int:1-100> ]", key=(0, 1, 2),
           check=_c_peer),
         S("balance [ { ebgp | ibgp | eibgp } ] <n:int:1-32>", key=(0, 1)),
         S("balance as-path-relax", key=(0, 1)),

@@ -387,8 +387,9 @@ SPECS: dict[str, list[Spec]] = {
         S(f"{NB} route-reflector-client", key=(0, 1, 2), check=_c_neighbor),
         S(f"{NB} default-originate", key=(0, 1, 2), check=_c_neighbor),
         S(f"{NB} prefix-list <n:name> {{ in | out }}", key=(0, 1, 2, 4), check=_c_neighbor),
-        S(f"{NB} maximum-prefix <n:int:1-2147483647> [ <th:int:1-100> ] [ warning-only ]",
-          key=(0, 1, 2), check=_c_neighbor),
+        # [doc: "BGP Neighbor Session Restart After the Max-Prefix Limit": restart minutes]
+        S(f"{NB} maximum-prefix <n:int:1-2147483647> [ <th:int:1-100> ] [ {{ warning-only | "
+          "restart <r:int:1-65535> } ]", key=(0, 1, 2), check=_c_neighbor),
         S(f"{NB} send-community [ {{ both | standard | extended }} ]", key=(0, 1, 2),
           check=_c_neighbor),
         S(f"{NB} soft-reconfiguration inbound", key=(0, 1, 2), check=_c_neighbor),

@@ -269,7 +269,10 @@ PEER_AF = [
     S("send-community [ extended ]", key=(0, 1)),
     S("soft-reconfiguration inbound", key=(0, 1)),
     S("prefix-list <n:name> { in | out }", key=(0, 2)),
-    S("maximum-prefix <n:int:1-300000>", key=(0,)),
+    # [doc: Nexus 3548 command reference, `maximum-prefix maximum [threshold] [restart
+    # restart-interval] [warning-only]`]
+    S("maximum-prefix <n:int:1-300000> [ <th:int:1-100> ] [ { restart <r:int:1-65535> | "
+      "warning-only } ]", key=(0,)),
 ]
 SPECS: dict[str, list[Spec]] = {
     CONF: [

@@ -115,8 +115,9 @@ UNCOMMITTED = ("Warning: Uncommitted configurations found, commit them before ex
 CHOOSE = "Error: Please choose 'YES', 'NO' or 'CANCEL' first before pressing 'Enter'. [Y/N/C]:"
 NO_PEER = "Error: The peer does not exist."
 
-USER, SYSTEM, IFACE, AAA, BMP, BMPS, BGP, BGP4 = (
-    "user", "system", "interface", "aaa", "bmp", "bmp-session", "bgp", "bgp-ipv4")
+USER, SYSTEM, IFACE, AAA, BMP, BMPS, BMPM, BGP, BGP4 = (
+    "user", "system", "interface", "aaa", "bmp", "bmp-session", "bmp-monitor", "bgp",
+    "bgp-ipv4")
 
 
 # --------------------------------------------------------------------------- secrets
@@ -173,6 +174,15 @@ def _t_ip_address(d: VrpDialect, m: Match) -> str:
 # --------------------------------------------------------------------------- checks
 def _c_peer_form(d: VrpDialect, m: Match) -> str | None:
     return ERRORS["wrong"] if " " in m.caps["p"] else None       # no subnet peers on VRP
+
+
+def _c_description(d: VrpDialect, m: Match) -> str | None:
+    """[doc: CE6800 V300R023C00, `peer description`: "Letters, digits, and spaces are
+    supported", 1-255 characters]."""
+    text = m.line.split(" description ", 1)[1]
+    if not re.fullmatch(r"[A-Za-z0-9 ]{1,255}", text):
+        return ERRORS["wrong"]
+    return _c_peer_form(d, m)
 
 
 def _c_timer(d: VrpDialect, m: Match) -> str | None:
@@ -232,6 +242,12 @@ SPECS: dict[str, list[Spec]] = {
     ],
     BMPS: [
         S("tcp connect port <port:int:1-65535>", key=(0, 1)),
+        # [doc: CE6800 V300R023C00, `monitor public` (BMP session view → BMP-Monitor view)]
+        S("monitor public", key=(0, 1), view=BMPM),
+    ],
+    BMPM: [
+        S("route-mode ipv4-family unicast adj-rib-in { pre-policy | post-policy }",
+          key=(0, 1, 2, 3, 4)),
     ],
     BGP: [
         S("router-id <ip:ip>", key=(0,)),
@@ -240,13 +256,14 @@ SPECS: dict[str, list[Spec]] = {
         S("graceful-restart timer restart <t:int:3-3600>", key=(0, 1, 2)),
         S("graceful-restart timer wait-for-rib <t:int:3-3000>", key=(0, 1, 2)),
         S("bgp dynamic-session-limit <n:int:1-16000>", key=(0, 1)),
+        S("keep-all-routes", key=(0,)),
         S("group <g:name:47> [ listen ] [ { internal | external } ]", key=(0, 1)),
         S(f"{PEER} as-number <asn:int:1-4294967295>", key=(0, 1, 2), check=_c_peer_as),
         S(f"{PEER} group <g:name:47>", key=(0, 1, 2), check=_c_peer_form),
         S(f"{PEER} listen-net <ip:ip> <len:masklen>", key=(0, 1, 2, 3, 4),
           check=_c_peer_form),
         S(f"{PEER} listen-as <asn:int:1-4294967295>", key=(0, 1, 2), check=_c_peer_form),
-        S(f"{PEER} description <t:text>", key=(0, 1, 2), check=_c_peer_form),
+        S(f"{PEER} description <t:text>", key=(0, 1, 2), check=_c_description),
         S(f"{PEER} password {{ cipher | simple }} <pw:word>", key=(0, 1, 2),
           check=_c_peer_form, transform=_t_peer_password),
         S(f"{PEER} valid-ttl-hops <h:int:1-255>", key=(0, 1, 2), check=_c_peer_form),
@@ -259,7 +276,9 @@ SPECS: dict[str, list[Spec]] = {
         S(f"{PEER} default-route-advertise", key=(0, 1, 2), check=_c_peer_form),
         S(f"{PEER} ip-prefix <n:name:169> {{ import | export }}", key=(0, 1, 2, 4),
           check=_c_peer_form),
-        S(f"{PEER} route-limit <n:int:1-4294967295> [ <pct:int:1-100> ]", key=(0, 1, 2),
+        # [doc: CE6800 V300R023C00, `peer route-limit (BGP view)`: idle-timeout in minutes]
+        S(f"{PEER} route-limit <n:int:1-4294967295> [ <pct:int:1-100> ] [ {{ alert-only | "
+          "idle-forever | idle-timeout <t:int:1-1200> } ]", key=(0, 1, 2),
           check=_c_peer_form),
         S("maximum load-balancing [ { ebgp | ibgp } ] <n:int:1-128>", key=(0, 1, 2)),
         S("load-balancing as-path-relax", key=(0, 1)),
@@ -343,7 +362,9 @@ UNDO: dict[str, list[Spec]] = {
     ],
     AAA: [S("local-user <u:name:253>", key=(0, 1), prefix=True)],
     BMP: [S("bmp-session <ip:ip> [ alias <a:name:31> ]", key=(0, 1, 2))],
-    BMPS: [S("tcp connect port", key=(0, 1))],
+    BMPS: [S("tcp connect port", key=(0, 1)), S("monitor public", key=(0, 1))],
+    BMPM: [S("route-mode ipv4-family unicast adj-rib-in { pre-policy | post-policy }",
+             key=(0, 1, 2, 3, 4))],
     BGP: [
         S("router-id", key=(0,)),
         S("timer keepalive hold", key=(0,)),
@@ -351,6 +372,7 @@ UNDO: dict[str, list[Spec]] = {
         S("graceful-restart timer restart", key=(0, 1, 2)),
         S("graceful-restart timer wait-for-rib", key=(0, 1, 2)),
         S("bgp dynamic-session-limit", key=(0, 1)),
+        S("keep-all-routes", key=(0,)),
         S("group <g:name:47>", key=(0, 1), run=_undo_group),
         S(PEER, key=(0, 1), run=_undo_peer),
         S(f"{PEER} as-number [ <asn:int:1-4294967295> ]", key=(0, 1, 2), run=_undo_peer),
@@ -502,7 +524,7 @@ ACTIONS: dict[str, list[Spec]] = {
            S("quit", run=_x_quit), S("save", run=_x_save),
            S("rollback configuration last <n:int:1-80>", run=_x_rollback), *DISPLAYS],
 }
-for _view in (SYSTEM, IFACE, AAA, BMP, BMPS, BGP, BGP4):
+for _view in (SYSTEM, IFACE, AAA, BMP, BMPS, BMPM, BGP, BGP4):
     ACTIONS[_view] = CONFIG_ACTIONS
 
 MODULES = {"bgp": 40}
@@ -643,10 +665,13 @@ class VrpDialect(CliDialect):
         name = self.dev.sysname
         if view.name == USER:
             return f"<{name}>"
+        session = next((v for v in self.stack if v.name == BMPS), view)
+        bmp_session = (f"-bmp-session-{session.caps.get('ip', '')}"
+                       + (f"-{session.caps['a']}" if session.caps.get("a") else ""))
         suffix = {
             SYSTEM: "", BGP: "-bgp", BGP4: "-bgp-af-ipv4", AAA: "-aaa", BMP: "-bmp",
-            BMPS: f"-bmp-session-{view.caps.get('ip', '')}"
-                  + (f"-{view.caps['a']}" if view.caps.get("a") else ""),
+            BMPS: bmp_session,
+            BMPM: bmp_session + "-monitor-public",                             # [guess]
             IFACE: f"-{view.caps.get('if', '')}",
         }[view.name]
         return f"[{'*' if self.ws.dirty else '~'}{name}{suffix}]"
