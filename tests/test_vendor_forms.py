@@ -21,13 +21,13 @@ FORMS: dict[str, list[str]] = {
         r"^ peer 10\.10\.0\.0 24 group NODES$",                       # dynamic peers
         r"^ graceful-restart$",
         r"^ graceful-restart timer restart 90$",
-        r"^ graceful-restart timer purge-time 300$",
+        r"^ graceful-restart timer wait-for-rib 300$",   # the helper's timer, not purge-time
         r"^  peer NODES reflect-client$",
         r"^  balance ebgp 4$", r"^  balance ibgp 4$",
         r"^ip prefix-list RACK-ROUTES index 10 permit 100\.64\.\d+\.0 22 "
         r"greater-equal 27 less-equal 27$",
         r"^  peer NODES prefix-list RACK-ROUTES import$",
-        r"^  peer NODES route-limit 200$",
+        r"^  peer NODES route-limit \d+ reconnect 300$",   # seconds: 5 minutes
         r"^bmp server 1$", r"^ server address 192\.0\.2\.200 port 11019$",
         r"^ peer NODES bmp server 1$",
     ],
@@ -42,8 +42,13 @@ FORMS: dict[str, list[str]] = {
         r"^ip ip-prefix RACK-ROUTES index 10 permit 100\.64\.\d+\.0 22 "
         r"greater-equal 27 less-equal 27$",
         r"^  peer NODES ip-prefix RACK-ROUTES import$",
-        r"^  peer NODES route-limit 200$",
+        r"^  peer NODES route-limit \d+ idle-timeout 5$",
+        r"^ peer NODES description [A-Za-z0-9 ]+$",        # letters, digits and spaces only
         r"^bmp$", r"^ bmp-session 192\.0\.2\.200", r"^  tcp connect port 11019$",
+        r"^  monitor public$",                             # else no peer is monitored
+        r"^   route-mode ipv4-family unicast adj-rib-in pre-policy$",
+        r"^   route-mode ipv4-family unicast adj-rib-in post-policy$",
+        r"^ keep-all-routes$",                             # what pre-policy needs
     ],
     "ios": [
         r"^ neighbor NODES peer-group$",
@@ -56,13 +61,13 @@ FORMS: dict[str, list[str]] = {
         r"^  maximum-paths 4$", r"^  maximum-paths ibgp 4$",
         r"^ip prefix-list RACK-ROUTES seq 10 permit 100\.64\.\d+\.0/22 ge 27 le 27$",
         r"^  neighbor NODES prefix-list RACK-ROUTES in$",
-        r"^  neighbor NODES maximum-prefix 200$",
+        r"^  neighbor NODES maximum-prefix \d+ restart 5$",
         r"^ bmp server 1$", r"^  address 192\.0\.2\.200 port-number 11019$",
         r"^ neighbor NODES bmp-activate all$",
     ],
     "nxos": [
         r"^  template peer NODES$",
-        r"^  neighbor 10\.10\.3\.0/24$", r"^    inherit peer NODES$",
+        r"^  neighbor 10\.10\.3\.0/24\n    remote-as \d+\n    inherit peer NODES$",
         r"^    maximum-peers 64$",
         r"^  graceful-restart$",
         r"^  graceful-restart restart-time 90$",
@@ -71,7 +76,7 @@ FORMS: dict[str, list[str]] = {
         r"^    maximum-paths 4$", r"^    maximum-paths ibgp 4$",
         r"^ip prefix-list RACK-ROUTES seq 10 permit 100\.64\.\d+\.0/22 ge 27 le 27$",
         r"^      prefix-list RACK-ROUTES in$",
-        r"^      maximum-prefix 200$",
+        r"^      maximum-prefix \d+ restart 5$",
         r"^  bmp-server 1$", r"^    address 192\.0\.2\.200 port-number 11019$",
         r"^    bmp-activate-server 1$",
     ],
@@ -86,7 +91,7 @@ FORMS: dict[str, list[str]] = {
         r"^  maximum-paths 4$", r"^  maximum-paths ibgp 4$",
         r"^ip prefix-list RACK-ROUTES seq 10 permit 100\.64\.\d+\.0/22 ge 27 le 27$",
         r"^  neighbor NODES prefix-list RACK-ROUTES in$",
-        r"^  neighbor NODES maximum-prefix 200$",
+        r"^  neighbor NODES maximum-prefix \d+ restart 5$",
         r"^ bmp targets bmp1$",
         r"^  bmp connect 192\.0\.2\.200 port 11019 min-retry 1000 max-retry 10000$",
     ],
@@ -131,5 +136,5 @@ def test_gobgp_node_has_gr_and_policies() -> None:
     rr = (node.parent.parent / "rrnode-n1" / "gobgpd.toml").read_text()
     for form in ("[[dynamic-neighbors]]", 'prefix = "10.30.0.0/24"',
                  "route-reflector-client = true", 'route-reflector-cluster-id = "10.30.0.11"',
-                 "max-prefixes = 200"):
+                 "max-prefixes = 11"):
         assert form in rr, form

@@ -1,0 +1,94 @@
+"""The rack policy as the intent holds it: exact blocks and own VIPs only, and prefix
+limits that sit between what a peer may announce and what its filter admits."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import EXAMPLE
+
+from fabric import pipeline
+from fabric.intent.types import Intent, Peer
+
+pytestmark = pytest.mark.unit
+
+
+def _intent(tmp_path: Path, edit=None) -> Intent:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(EXAMPLE.read_text())
+    if edit:
+        edit(data)
+    model = tmp_path / "fabric.yaml"
+    model.write_text(yaml.safe_dump(data))
+    return pipeline.build(model, tmp_path / "state").intent
+
+
+def _peer(intent: Intent, device: str, name: str) -> Peer:
+    return next(p for p in intent.device(device).peers if p.name == name)
+
+
+def _admitted(intent: Intent, device: str, list_name: str) -> int:
+    """How many distinct prefixes the prefix list can ever admit."""
+    plist = next(pl for pl in intent.device(device).prefix_lists if pl.name == list_name)
+    total = 0
+    for r in plist.rules:
+        lo, hi = r.ge or r.prefix.prefixlen, r.le or r.prefix.prefixlen
+        total += sum(2 ** (n - r.prefix.prefixlen) for n in range(lo, hi + 1))
+    return total
+
+
+def test_node_filters_take_exact_blocks_and_only_this_racks_vips(tmp_path: Path) -> None:
+    intent = _intent(tmp_path)
+    block_len = intent.pools.block_prefix_length
+    vip_racks = {}
+    for v in intent.vips:
+        for who in v.announcers:
+            vip_racks.setdefault(intent.device(who).rack_name, set()).add(v.address)
+    for name, rack in intent.racks.items():
+        tor = intent.device(rack.tor)
+        lists = {pl.name: pl for pl in tor.prefix_lists}
+        rules = lists["RACK-ROUTES"].rules
+        assert rules[0].prefix == rack.pool and rules[0].ge == rules[0].le == block_len
+        assert {r.prefix for r in rules[1:]} == {IPv4Network((a, 32))
+                                                 for a in vip_racks.get(name, ())}
+        for core in intent.cores:
+            accepted = next(pl for pl in intent.device(core).prefix_lists
+                            if pl.name == f"FROM-{name.upper()}")
+            assert [r.prefix for r in accepted.rules] == [r.prefix for r in
+                                                          lists["RACK-EXPORT"].rules]
+            assert all(r.ge is None and r.le is None for r in accepted.rules)
+
+
+def test_derived_limits_trip_below_what_the_filter_admits(tmp_path: Path) -> None:
+    intent = _intent(tmp_path)
+    for name, rack in intent.racks.items():
+        listener = rack.tor if rack.discovery == "dynamic" else rack.route_reflectors[-1]
+        group = _peer(intent, listener, "NODES")
+        vips = sum(1 for v in intent.vips
+                   if any(intent.device(a).rack == name for a in v.announcers))
+        # 8 blocks a node may grow to (rebalance's default cap), the rack's VIPs, a margin
+        assert group.max_prefixes == 8 + vips + 2, name
+        assert group.max_prefixes < _admitted(intent, listener, "RACK-ROUTES"), name
+        for core in intent.cores:
+            assert _peer(intent, core, rack.tor).max_prefixes == 1 + vips + 2
+            assert _peer(intent, rack.tor, core).max_prefixes is not None
+    assert {d.max_prefix_restart for d in intent.devices.values()} == {1}  # the example's
+
+
+def test_given_limits_apply_to_every_session_of_their_kind(tmp_path: Path) -> None:
+    def edit(data: dict) -> None:
+        bgp = data["defaults"]["bgp"]
+        bgp.update(max_prefixes=40, core_max_prefixes=900)
+        del bgp["max_prefix_restart"]
+    intent = _intent(tmp_path, edit)
+    limits: dict[str, set[int]] = {"node": set(), "core": set()}
+    for d in intent.devices.values():
+        for p in d.peers:
+            if p.max_prefixes is None:
+                continue
+            ebgp = not p.ibgp
+            limits["core" if ebgp else "node"].add(p.max_prefixes)
+    assert limits == {"node": {40}, "core": {900}}
+    assert {d.max_prefix_restart for d in intent.devices.values()} == {5}  # the default
