@@ -26,6 +26,9 @@ from fabric.platforms.h3c_comware.dialect import PROMPT, config_items
 from fabric.platforms.h3c_comware.driver import ComwareDriver
 
 pytestmark = pytest.mark.sim
+# The golden ToR's node-group limit, and another value for it.
+LIMIT = "peer NODES route-limit 11 reconnect 300"
+NEW_LIMIT = "peer NODES route-limit 300 reconnect 300"
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "allroles" / "configs" / "dyn-h3c-tor.cfg"
@@ -212,7 +215,7 @@ def test_applied_config_equals_the_candidate(applied: ComwareSimulator,
 
 def test_changed_candidate_gives_exactly_the_changed_lines(applied: ComwareSimulator,
                                                            drv: ComwareDriver) -> None:
-    cand = golden().replace("peer NODES route-limit 11 reconnect 300", "peer NODES route-limit 300 reconnect 300")
+    cand = golden().replace(LIMIT, NEW_LIMIT)
     cand = cand.replace("ip prefix-list TO-NODES index 20 permit 100.64.4.0 22 "
                         "greater-equal 27 less-equal 27\n", "")
     drv.load_replace_candidate(config=cand)
@@ -324,7 +327,7 @@ def test_a_template_typo_raises_and_the_device_timer_restores(applied: ComwareSi
 def test_an_unconfirmed_commit_is_rolled_back_by_the_device(applied: ComwareSimulator,
                                                             drv: ComwareDriver) -> None:
     before = applied.device.running()
-    cand = golden().replace("peer NODES route-limit 11 reconnect 300", "peer NODES route-limit 300 reconnect 300")
+    cand = golden().replace(LIMIT, NEW_LIMIT)
     applied.device.minute = FAST_MINUTE
     drv.load_replace_candidate(config=cand)
     drv.commit_config(revert_in=120)              # 2 minutes = 0.8 s here
@@ -347,7 +350,7 @@ def test_rollback_restores_the_previous_config(applied: ComwareSimulator,
     others = unrelated(applied)
     saves = applied.device.saves
     cand = "\n".join(ln for ln in golden().splitlines() if "100.126.0.4" not in ln)
-    cand = cand.replace("peer NODES route-limit 11 reconnect 300", "peer NODES route-limit 300 reconnect 300")
+    cand = cand.replace(LIMIT, NEW_LIMIT)
     cand = cand.replace("#\nbmp server 1", "ip prefix-list RACK-EXPORT index 30 permit "
                         "198.51.100.0 24\n#\nbmp server 1")
     drv.load_replace_candidate(config=cand)

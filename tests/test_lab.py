@@ -258,7 +258,10 @@ def test_failed_up_cleans_up(tmp_path: Path, monkeypatch) -> None:
     assert not (RUN_ROOT / "t-fail").exists()
 
 
-def test_plan_shows_only_what_a_one_rack_change_touches(example_lab, capsys) -> None:
+def test_plan_of_a_vip_move_shows_both_tors_and_the_cores(example_lab, capsys) -> None:
+    """A VIP moved from a node of r06 to one of r04: r06's ToR stops exporting it and
+    accepting it from its nodes, r04's starts, the cores accept it from r04's ToR
+    instead of r06's; no other switch changes."""
     model, _ = example_lab
     assert main(["apply", str(model)]) == 0
     code, report = _cli(capsys, "plan", str(model), "--target", "lab")
@@ -266,20 +269,28 @@ def test_plan_shows_only_what_a_one_rack_change_touches(example_lab, capsys) -> 
     changed = model.parent / "changed.yaml"
     changed.write_text(model.read_text().replace(
         "  - {address: 10.250.0.11, announcers: [r03-n1, r06-n3]}",
-        "  - {address: 10.250.0.11, announcers: [r03-n1, r06-n3]}\n"
-        "  - {address: 10.250.0.12, announcers: [r04-n2]}"))
+        "  - {address: 10.250.0.11, announcers: [r03-n1, r04-n2]}"))
     (model.parent / "state").mkdir(exist_ok=True)
     code, report = _cli(capsys, "plan", str(changed), "--target", "lab",
                         "--state", str(model.parent / "state"))
     assert code == 3
-    touched = {d["device"]: d for d in report["devices"] if d["diff"]}
-    assert set(touched) == {"r04-tor"}
-    assert touched["r04-tor"]["diff"] == "+ ip prefix-list RACK-EXPORT seq 20 permit 10.250.0.12/32"
+    touched = {d["device"]: d["diff"] for d in report["devices"] if d["diff"]}
+    assert set(touched) == {"r04-tor", "r06-tor", "core1", "core2"}, touched
+
+    def has(diff: str, sign: str, plist: str) -> bool:
+        return bool(re.search(rf"^\{sign} ip prefix-list {plist} seq \d+ permit "
+                              r"10\.250\.0\.11/32$", diff, re.M))
+    for plist in ("RACK-EXPORT", "RACK-ROUTES"):
+        assert has(touched["r04-tor"], "+", plist), touched["r04-tor"]
+        assert has(touched["r06-tor"], "-", plist), touched["r06-tor"]
+    for core in ("core1", "core2"):
+        assert has(touched[core], "+", "FROM-R04") and has(touched[core], "-", "FROM-R06"), \
+            touched[core]
     capsys.readouterr()
     assert main(["plan", str(changed), "--target", "lab", "--state",
                  str(model.parent / "state"), "--markdown"]) == 3
     md = capsys.readouterr().out
-    assert "| r04-tor | +1 -0 |" in md and "```diff" in md
+    assert "| r04-tor |" in md and "| r06-tor |" in md and "```diff" in md
 
 
 def test_staged_rollout_rolls_back_a_device_whose_sessions_fail(example_lab, tmp_path,

@@ -27,6 +27,9 @@ from fabric.platforms.huawei_vrp.dialect import PROMPT, config_items
 from fabric.platforms.huawei_vrp.driver import VrpDriver
 
 pytestmark = pytest.mark.sim
+# The golden ToR's node-group limit, and another value for it.
+LIMIT = "peer NODES route-limit 10 idle-timeout 5"
+NEW_LIMIT = "peer NODES route-limit 300 idle-timeout 5"
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "allroles" / "configs" / "dyn-vrp-tor.cfg"
@@ -191,8 +194,7 @@ def test_a_short_revert_in_is_raised_to_the_device_minimum(sim: VrpSimulator,
 
 def test_changed_candidate_gives_exactly_the_changed_lines(applied: VrpSimulator,
                                                            drv: VrpDriver) -> None:
-    cand = golden().replace("peer NODES route-limit 10 idle-timeout 5",
-                            "peer NODES route-limit 300 idle-timeout 5")
+    cand = golden().replace(LIMIT, NEW_LIMIT)
     cand = cand.replace("ip ip-prefix TO-NODES index 20 permit 100.64.16.0 22 "
                         "greater-equal 27 less-equal 27\n", "")
     cand = cand.replace("  load-balancing as-path-relax\n", "")
@@ -366,7 +368,7 @@ def test_a_commit_time_error_is_caught_the_same_way(applied: VrpSimulator, drv: 
 def test_an_unconfirmed_trial_is_rolled_back_by_the_device(applied: VrpSimulator,
                                                            drv: VrpDriver) -> None:
     before = applied.device.running()
-    cand = golden().replace("peer NODES route-limit 10 idle-timeout 5", "peer NODES route-limit 300 idle-timeout 5")
+    cand = golden().replace(LIMIT, NEW_LIMIT)
     applied.device.second = FAST_SECOND
     drv.load_replace_candidate(config=cand)
     drv.commit_config(revert_in=60)                   # 60 "seconds" = 0.6 s here
@@ -388,7 +390,7 @@ def test_rollback_restores_the_previous_config(applied: VrpSimulator, drv: VrpDr
     others = unrelated(applied)
     saves = applied.device.saves
     cand = "\n".join(ln for ln in golden().splitlines() if "100.126.0.16" not in ln)
-    cand = cand.replace("peer NODES route-limit 10 idle-timeout 5", "peer NODES route-limit 300 idle-timeout 5")
+    cand = cand.replace(LIMIT, NEW_LIMIT)
     cand = cand.replace("tcp connect port 11019", "tcp connect port 11020")
     drv.load_replace_candidate(config=cand)
     drv.commit_config()
