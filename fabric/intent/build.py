@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Interface
 
+from fabric import platforms
 from fabric.digest import digest
 from fabric.intent.limits import rack_limits
 from fabric.intent.policy import core_lists, from_rack, host, rack_lists, rule
@@ -96,6 +97,12 @@ def _rack_summary(rack: ModelRack, alloc: Allocation) -> Rack:
                 (*rack.rr_nodes, *(s.name for s in rack.rr_switches)))
 
 
+def _gtsm(model: Model, ebgp: bool, *ends: str) -> bool:
+    """GTSM on a session whose ends run these platforms: only if every end has it."""
+    feature = "gtsm" if ebgp else "gtsm_ibgp"
+    return model.bgp.gtsm and all(platforms.capabilities(p)[feature] == "yes" for p in ends)
+
+
 def _device(model: Model, name: str, role: Role, platform: str, rack: str | None, asn: int,
             router_id: IPv4Address, mgmt: IPv4Address | None,
             cluster_id: IPv4Address | None = None) -> Device:
@@ -148,15 +155,17 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
         core_ip, tor_ip = link.network_address, link.network_address + 1
         tor.interfaces.append(Interface(IPv4Interface((tor_ip, 31)), up, Link.CORE_LINK))
         core.interfaces.append(Interface(IPv4Interface((core_ip, 31)), tor.name, Link.CORE_LINK))
+        uplink_gtsm = _gtsm(model, True, tor.platform, core.platform)
         tor.peers.append(Peer(up, core.asn, False, address=core_ip, local_address=tor_ip,
                               import_list="FABRIC-IN", export_list="RACK-EXPORT",
                               max_prefixes=limits.from_cores, auth=core_auth,
-                              description=f"core {up}"))
+                              ttl_security=uplink_gtsm, description=f"core {up}"))
         accepted = from_rack(rack.name, pool, vips)
         core.prefix_lists.append(accepted)   # uplinks are unique: once per rack
         core.peers.append(Peer(tor.name, asn, False, address=tor_ip, local_address=core_ip,
                                import_list=accepted.name, export_list="TO-RACKS",
                                max_prefixes=limits.from_tor, auth=core_auth,
+                               ttl_security=uplink_gtsm,
                                description=f"rack {rack.name} ToR"))
         sessions.append(Session(up, core_ip, core.asn, tor.name, tor_ip, asn, EBGP, False,
                                 rack.name))
@@ -164,6 +173,14 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
     nodes_rr = set(rack.rr_nodes)
     rr_addrs = {n.name: n.ip for n in rack.nodes if n.name in nodes_rr}
     rr_addrs.update({s.name: s.ip for s in rack.rr_switches})
+    # Who runs what in this rack, for GTSM on the sessions between them.
+    platform_of = {n.name: "gobgp" for n in rack.nodes}
+    platform_of.update({s.name: s.platform for s in rack.rr_switches})
+    platform_of[tor.name] = tor.platform
+
+    def gtsm(a: str, b: str) -> bool:
+        return _gtsm(model, False, platform_of[a], platform_of[b])
+
     node_targets: dict[str, IPv4Address]   # whom a plain node peers with
     listeners: list[Device] = []
 
@@ -187,6 +204,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
                                   local_address=tor_spec.gateway, import_list="RACK-ROUTES",
                                   export_list="TO-NODES", default_originate=True,
                                   max_prefixes=limits.rack, auth=node_auth,
+                                  ttl_security=gtsm(tor.name, rr_name),
                                   description=f"route reflector {rr_name}"))
             sessions.append(Session(tor.name, tor_spec.gateway, asn, rr_name, rr_ip, asn,
                                     IBGP, False, rack.name))
@@ -211,8 +229,9 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
         d.prefix_lists.append(lists["TO-NODES"])
         for t_name, t_ip in node_targets.items():
             d.peers.append(Peer(t_name, asn, True, address=t_ip, local_address=node.ip,
-                                import_list="TO-NODES", export_list="OWN",
-                                auth=node_auth, description=f"rack {rack.name} {t_name}"))
+                                import_list="TO-NODES", export_list="OWN", auth=node_auth,
+                                ttl_security=gtsm(node.name, t_name),
+                                description=f"rack {rack.name} {t_name}"))
             # Whoever a node peers with listens on the rack subnet: always dynamic.
             sessions.append(Session(node.name, node.ip, asn, t_name, t_ip, asn, IBGP, True,
                                     rack.name))
@@ -224,13 +243,15 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
                               import_list="RACK-ROUTES", export_list="TO-NODES",
                               max_prefixes=limits.node,
                               default_originate=lst.role == Role.TOR, auth=node_auth,
+                              ttl_security=_gtsm(model, False, lst.platform, "gobgp"),
                               description=f"rack {rack.name} nodes (dynamic)"))
         if lst.role == Role.TOR:
             continue
         my_ip = next(i.address.ip for i in lst.interfaces if i.kind == Link.RACK)
         lst.peers.append(Peer(tor.name, asn, True, address=tor_spec.gateway, local_address=my_ip,
                               import_list="DEFAULT-ONLY", export_list="RACK-ROUTES",
-                              auth=node_auth, description=f"rack {rack.name} ToR"))
+                              auth=node_auth, ttl_security=gtsm(lst.name, tor.name),
+                              description=f"rack {rack.name} ToR"))
         if lst.role != Role.NODE_RR:
             continue
         # Node RRs peer with each other only for the routes each originates itself:
@@ -242,6 +263,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
             lst.peers.append(Peer(other, asn, True, address=ip, local_address=my_ip,
                                   import_list="RACK-ROUTES", export_list="OWN",
                                   max_prefixes=limits.node, auth=node_auth,
+                                  ttl_security=gtsm(lst.name, other),
                                   description=f"peer route reflector {other}"))
             if lst.name < other:
                 sessions.append(Session(lst.name, my_ip, asn, other, ip, asn, IBGP, False,

@@ -79,6 +79,7 @@ class Peer:
     max_prefixes: int | None = None
     default_originate: bool = False
     auth: str | None = None          # secret placeholder, never the secret
+    ttl_security: bool = False       # GTSM, one hop: only directly connected peers
     description: str = ""
 
     @property

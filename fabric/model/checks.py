@@ -362,6 +362,12 @@ def _capabilities(m: ParsedModel) -> None:
     wanted: dict[str, list[tuple[str, Path, str]]] = defaultdict(list)
     for r in m.racks:
         tor = r.tor
+        if m.bgp.gtsm:
+            # Where a platform lacks it, its sessions go without (intent/build.py).
+            wanted[tor.platform].append(("gtsm", tor.path, f"ToR {tor.name}"))
+            wanted[tor.platform].append(("gtsm_ibgp", tor.path, f"ToR {tor.name}"))
+            for s in r.rr_switches:
+                wanted[s.platform].append(("gtsm_ibgp", s.path, f"switch RR {s.name}"))
         if r.discovery == Discovery.DYNAMIC:
             wanted[tor.platform].append(("dynamic_neighbors", tor.path, f"ToR {tor.name}"))
             wanted[tor.platform].append(("listen_limit", tor.path, f"ToR {tor.name}"))
@@ -380,6 +386,8 @@ def _capabilities(m: ParsedModel) -> None:
     for c in m.cores:
         if m.bmp:
             wanted[c.platform].append(("bmp", c.path, f"core {c.name}"))
+        if m.bgp.gtsm:
+            wanted[c.platform].append(("gtsm", c.path, f"core {c.name}"))
     for platform, needs in sorted(wanted.items()):
         caps = platforms.capabilities(platform)
         for feature, path, who in needs:

@@ -106,6 +106,7 @@ def _parse(d: dict[str, Any], digests: dict[str, str], diag: Diagnostics) -> Par
         max_prefixes=b.get("max_prefixes", base.max_prefixes),
         core_max_prefixes=b.get("core_max_prefixes", base.core_max_prefixes),
         max_prefix_restart=b.get("max_prefix_restart", base.max_prefix_restart),
+        gtsm=b.get("gtsm", base.gtsm),
         listen_limit=b.get("listen_limit", base.listen_limit),
     )
     auth = defaults.get("auth", {})

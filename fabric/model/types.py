@@ -30,6 +30,8 @@ class BgpDefaults:
     max_prefixes: int | None = None        # sessions that carry node routes
     core_max_prefixes: int | None = None   # ToR–core sessions, both ends
     max_prefix_restart: int = 5            # minutes a tripped session stays down
+    # GTSM (RFC 5082, one hop) on every session whose two ends support it.
+    gtsm: bool = True
     listen_limit: int = 200
 
 

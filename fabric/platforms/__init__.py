@@ -34,6 +34,8 @@ FEATURES = {
     "md5_dynamic": "MD5 authentication on dynamic neighbors",
     "bmp": "BMP (RFC 7854)",
     "route_reflector": "route reflection",
+    "gtsm": "GTSM (TTL security, RFC 5082) on eBGP sessions",
+    "gtsm_ibgp": "GTSM (TTL security, RFC 5082) on iBGP sessions",
 }
 SUPPORT = ("yes", "warn", "no")
 KINDS = ("switch", "node")

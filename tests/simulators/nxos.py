@@ -260,6 +260,7 @@ SESSION = [
     S("bmp-activate-server <n:int:1-2>", key=(0, 1)),
     S("update-source <if:ifname>", key=(0,)),
     S("ebgp-multihop <n:int:2-255>", key=(0,)),
+    S("ttl-security hops <h:int:1-254>", key=(0, 1)),     # [2nd: Batfish CiscoNxos_bgp.g4]
     S("shutdown", key=(0,)),
 ]
 PEER_AF = [
@@ -353,6 +354,7 @@ UNDO_SESSION = [
     S("bmp-activate-server <n:int:1-2>", key=(0, 1)),
     S("update-source [ <if:ifname> ]", key=(0,)),
     S("ebgp-multihop [ <n:int:2-255> ]", key=(0,)),
+    S("ttl-security hops [ <h:int:1-254> ]", key=(0, 1)),
     S("shutdown", key=(0,)),
     S("address-family ipv4 unicast", key=(0, 1, 2)),
 ]
@@ -363,7 +365,8 @@ UNDO_PEER_AF = [
     S("send-community [ extended ]", key=(0, 1)),
     S("soft-reconfiguration inbound", key=(0, 1)),
     S("prefix-list <n:name> { in | out }", key=(0, 2)),
-    S("maximum-prefix [ <n:int:1-300000> ]", key=(0,)),
+    S("maximum-prefix [ <n:int:1-300000> ] [ <th:int:1-100> ] [ { restart <r:int:1-65535> "
+      "| warning-only } ]", key=(0,)),
 ]
 UNDO: dict[str, list[Spec]] = {
     CONF: [
