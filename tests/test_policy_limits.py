@@ -20,6 +20,7 @@ def _intent(tmp_path: Path, edit=None) -> Intent:  # type: ignore[no-untyped-def
     data = yaml.safe_load(EXAMPLE.read_text())
     if edit:
         edit(data)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     model = tmp_path / "fabric.yaml"
     model.write_text(yaml.safe_dump(data))
     return pipeline.build(model, tmp_path / "state").intent
@@ -92,3 +93,27 @@ def test_given_limits_apply_to_every_session_of_their_kind(tmp_path: Path) -> No
             limits["core" if ebgp else "node"].add(p.max_prefixes)
     assert limits == {"node": {40}, "core": {900}}
     assert {d.max_prefix_restart for d in intent.devices.values()} == {5}  # the default
+
+
+def test_gtsm_where_both_ends_support_it(tmp_path: Path) -> None:
+    from fabric import platforms
+
+    intent = _intent(tmp_path)
+    seen = set()
+    for s in intent.sessions:
+        a, b = intent.device(s.a), intent.device(s.b)
+        feature = "gtsm" if s.kind == "ebgp" else "gtsm_ibgp"
+        want = all(platforms.capabilities(d.platform)[feature] == "yes" for d in (a, b))
+        # Both ends' view of the session (a node's static peer, the listener's group).
+        a_peer = next(p for p in a.peers if p.address == s.b_address)
+        b_peer = next(p for p in b.peers
+                      if (p.listen_range is not None and s.a_address in p.listen_range
+                          if s.dynamic else p.address == s.a_address))
+        assert a_peer.ttl_security is b_peer.ttl_security is want, (s.a, s.b)
+        seen.add(want)
+    assert seen == {True, False}     # the mixed example has both kinds
+
+    def off(data: dict) -> None:
+        data["defaults"]["bgp"]["gtsm"] = False
+    intent = _intent(tmp_path / "off", off)
+    assert not any(p.ttl_security for d in intent.devices.values() for p in d.peers)

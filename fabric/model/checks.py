@@ -383,7 +383,16 @@ def _capabilities(m: ParsedModel) -> None:
                 wanted[s.platform].append(("route_reflector", s.path, f"switch RR {s.name}"))
         if m.bmp:
             wanted[tor.platform].append(("bmp", tor.path, f"ToR {tor.name}"))
+    # Asked for only when the model sets it: a default the device lacks is no news.
+    defer = ("defaults", "bgp", "graceful_restart", "select_defer_time") in m.diag.positions
+    if defer:
+        for r in m.racks:
+            wanted[r.tor.platform].append(("select_defer_time", r.tor.path, f"ToR {r.tor.name}"))
+            for s in r.rr_switches:
+                wanted[s.platform].append(("select_defer_time", s.path, f"switch RR {s.name}"))
     for c in m.cores:
+        if defer:
+            wanted[c.platform].append(("select_defer_time", c.path, f"core {c.name}"))
         if m.bmp:
             wanted[c.platform].append(("bmp", c.path, f"core {c.name}"))
         if m.bgp.gtsm:

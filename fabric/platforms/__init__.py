@@ -36,6 +36,8 @@ FEATURES = {
     "route_reflector": "route reflection",
     "gtsm": "GTSM (TTL security, RFC 5082) on eBGP sessions",
     "gtsm_ibgp": "GTSM (TTL security, RFC 5082) on iBGP sessions",
+    "select_defer_time": "a select_defer_time setting (a restarting speaker's wait for "
+                         "End-of-RIB: the device's own applies)",
 }
 SUPPORT = ("yes", "warn", "no")
 KINDS = ("switch", "node")
