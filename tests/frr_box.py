@@ -74,9 +74,10 @@ class BoxShell:
 
 class FrrBox(Served):
     def __init__(self, name: str, peers: list[tuple[IPv4Interface, IPv4Address, int, int,
-                                                    str | None]],
+                                                    str | None, bool]],
                  username: str, password: str, run_dir: Path):
-        """`peers`: (box interface, peer address, box AS, peer AS, MD5 key or None)."""
+        """`peers`: (box interface, peer address, box AS, peer AS, MD5 key or None,
+        GTSM)."""
         self.name = name
         tag = uuid.uuid4().hex[:6]
         self.netns = f"bfbox{tag}-{name}"[:32]
@@ -129,16 +130,17 @@ class FrrBox(Served):
                              ifname)
 
     def _start_peer(self, i: int, mine: IPv4Interface, theirs: IPv4Address, my_as: int,
-                    their_as: int, key: str | None) -> None:
+                    their_as: int, key: str | None, gtsm: bool) -> None:
         config = self.dir / f"peer{i}.toml"
         auth = f'auth-password = "{key}"\n' if key else ""
+        ttl = "[neighbors.ttl-security.config]\nenabled = true\nttl-min = 255\n" if gtsm else ""
         config.write_text(
             f'[global.config]\nas = {their_as}\nrouter-id = "{theirs}"\n'
             f'local-address-list = ["{theirs}"]\n\n'
             f'[[neighbors]]\n[neighbors.config]\nneighbor-address = "{mine.ip}"\n'
             f"peer-as = {my_as}\n{auth}"
             f"[neighbors.timers.config]\nconnect-retry = 2\n"
-            f'[neighbors.transport.config]\nlocal-address = "{theirs}"\n'
+            f'[neighbors.transport.config]\nlocal-address = "{theirs}"\n{ttl}'
             f'[[neighbors.afi-safis]]\n[neighbors.afi-safis.config]\n'
             f'afi-safi-name = "ipv4-unicast"\n')
         log = open(self.dir / f"peer{i}.log", "ab")  # noqa: SIM115 - the process keeps it

@@ -34,6 +34,7 @@ def login(monkeypatch) -> None:
     monkeypatch.setenv("FABRIC_USERNAME", "netops")
     monkeypatch.setenv("FABRIC_PASSWORD", "login-password-1")
     monkeypatch.setenv("FABRIC_BGP_CORE_KEY", "Core-K3y-hygiene")
+    monkeypatch.setenv("FABRIC_BGP_NODES_KEY", "Node-K3y-hygiene")
 
 
 def secret_at(model: Path, needle: str) -> str:
@@ -280,6 +281,7 @@ def test_missing_credentials_are_bad_input(example_copy: Path, capsys, monkeypat
     monkeypatch.delenv("FABRIC_USERNAME", raising=False)
     monkeypatch.delenv("FABRIC_CREDENTIALS", raising=False)
     monkeypatch.setenv("FABRIC_BGP_CORE_KEY", "Core-K3y-hygiene")
+    monkeypatch.setenv("FABRIC_BGP_NODES_KEY", "Node-K3y-hygiene")
     code, _, err = run(capsys, "plan", str(example_copy), "--device", "r01-tor")
     assert code == 2
     assert err.splitlines() == [

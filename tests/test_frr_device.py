@@ -29,8 +29,8 @@ def box(tmp_path_factory):
     intent = pipeline.build(EXAMPLE).intent
     d = intent.devices["r05-tor"]
     iface = {i.address.ip: i.address for i in d.interfaces}
-    peers = [(iface[p.local_address], p.address, d.asn, p.remote_as, KEY if p.auth else None)
-             for p in d.peers if not p.dynamic]
+    peers = [(iface[p.local_address], p.address, d.asn, p.remote_as, KEY if p.auth else None,
+              p.ttl_security) for p in d.peers if not p.dynamic]
     values = {ref.placeholder: KEY for ref in intent.secrets.values()}
     config = secrets.substitute(device_config(d, intent), values)
     tmp = tmp_path_factory.mktemp("box")

@@ -473,17 +473,19 @@ def test_a_grown_block_is_routed_and_a_released_one_is_not(example_lab, tmp_path
         assert main(["apply", str(model)]) == 0
 
 
-# --- a rogue speaker on a rack subnet ------------------------------------------------
-# A spare host on the rack's /24 running GoBGP in the rack's AS, as an attacker would
-# place it. It peers with whoever listens on the subnet (the ToR, or a route
-# reflector) and announces what a node never may.
+# --- a rogue speaker in a rack ------------------------------------------------------
+# GoBGP in the rack's AS where an attacker would put it: a spare host cabled into the
+# rack's /24 (it finds the ToR's listen range), or a compromised node (the only way
+# into a rack whose node route reflectors peer with their clients statically). It
+# announces what a node never may.
 
-def _rogue_config(asn: int, me: str, peer: str, gtsm: bool) -> str:
+def _rogue_config(asn: int, me: str, peer: str, gtsm: bool, key: str | None) -> str:
     ttl = ("  [neighbors.ttl-security.config]\n    enabled = true\n    ttl-min = 255\n"
            if gtsm else "")
+    auth = f'    auth-password = "{key}"\n' if key else ""
     return (f'[global.config]\n  as = {asn}\n  router-id = "{me}"\n  port = -1\n\n'
             f'[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "{peer}"\n'
-            f'    peer-as = {asn}\n  [neighbors.timers.config]\n    connect-retry = 2\n'
+            f'    peer-as = {asn}\n{auth}  [neighbors.timers.config]\n    connect-retry = 2\n'
             f'    hold-time = 9\n    keepalive-interval = 3\n'
             f'  [neighbors.transport.config]\n    local-address = "{me}"\n{ttl}'
             '  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n'
@@ -491,17 +493,23 @@ def _rogue_config(asn: int, me: str, peer: str, gtsm: bool) -> str:
 
 
 class Rogue:
-    """The rogue's namespace, cabled into the rack's bridge, and its gobgpd."""
+    """The rogue's gobgpd: in a namespace of its own cabled into the rack's bridge, or
+    in a node's namespace (whose own gobgpd the caller stopped)."""
 
-    def __init__(self, plan, intent, rack: str, peer: str):
+    def __init__(self, plan, intent, rack: str, peer: str, node: str | None = None):
         r = intent.racks[rack]
-        self.ns = f"{plan.prefix}rogue-{rack}"
+        self.own_ns = node is None
+        self.ns = f"{plan.prefix}rogue-{rack}" if node is None else plan.speaker(node).netns
         self.tor_ns = plan.speaker(r.tor).netns
-        self.ip = str(r.subnet.network_address + 200)
+        self.ip = str(r.subnet.network_address + 200 if node is None else
+                      next(i.address.ip for i in intent.device(node).interfaces
+                           if i.kind == "rack"))
         self.asn, self.peer, self.len = r.asn, peer, r.subnet.prefixlen
         self.svc = GobgpService(self.ns, plan.run_dir / f"rogue-{rack}")
 
     def __enter__(self) -> Rogue:
+        if not self.own_ns:
+            return self
         subprocess.run(["ip", "netns", "add", self.ns], check=True)
         try:
             for ns, lines in (
@@ -516,10 +524,10 @@ class Rogue:
             raise
         return self
 
-    def start(self, gtsm: bool) -> None:
+    def start(self, gtsm: bool, key: str | None) -> None:
         self.svc.stop(kill=True)
         self.svc.dir.mkdir(parents=True, exist_ok=True)
-        self.svc.config_path.write_text(_rogue_config(self.asn, self.ip, self.peer, gtsm))
+        self.svc.config_path.write_text(_rogue_config(self.asn, self.ip, self.peer, gtsm, key))
         self.svc.start()
 
     def client(self):
@@ -532,10 +540,20 @@ class Rogue:
         with self.client() as c:
             return any(n.address == self.peer and n.established for n in c.neighbors())
 
+    def longest_session(self, seconds: float) -> float:
+        """The longest uptime its session reaches while watched for `seconds`."""
+        longest = 0.0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self.client() as c:
+                longest = max([longest, *(n.uptime for n in c.neighbors() if n.established)])
+            time.sleep(0.5)
+        return longest
+
     def __exit__(self, *exc: object) -> None:
         self.svc.stop(kill=True)
-        # The veth goes with the namespace of either end.
-        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+        if self.own_ns:      # the veth goes with the namespace of either end
+            subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
 
 
 def _wait(what: str, ok, timeout: float) -> None:
@@ -557,22 +575,36 @@ def _free_blocks(intent, rack: str) -> list:
             if b not in held]
 
 
+def _dynamic_peers(plan, tor: str) -> set[str]:
+    from fabric.platforms.frr.driver import FrrDriver
+    drv = FrrDriver.lab(tor, plan.speaker(tor).netns, timeout=15)
+    data = json.loads(drv.vtysh("show bgp vrf default ipv4 unicast summary json") or "{}")
+    return {a for a, p in data.get("peers", {}).items() if p.get("dynamicPeer")}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("rack, listener", [("r05", "r05-tor"), ("r06", "r06-n1")])
-def test_a_rogue_speaker_on_the_rack_subnet_is_contained(example_lab, rack, listener) -> None:
+@pytest.mark.parametrize("rack, listener, node", [("r05", "r05-tor", None),
+                                                  ("r06", "r06-n1", "r06-n4")])
+def test_a_rogue_speaker_in_a_rack_is_contained(example_lab, rack, listener, node) -> None:
     """Refused at the ToR or RR: a default, another rack's block, an aggregate of the
     rack's pool, a prefix longer than a block, another rack's VIP, an unassigned VIP
     and a /32 outside every pool. None of them reaches a core, another rack or a
-    rack-mate; the one thing a rack host may still announce (an exact free block of
-    its own pool: the trust model's limit) is the control that shows the session
-    carries routes at all."""
+    rack-mate; the one thing a rack host with the key may still announce (an exact
+    free block of its own pool: the trust model's limit) is the control that shows
+    the session carries routes at all. Without the rack's key, or without TTL 255,
+    it gets no session that lasts; over its prefix limit it is cut, and is back by
+    itself once it stops."""
     model, intent = example_lab
     assert main(["verify", str(model), "--wait", "60"]) == 0    # converged: a baseline
     plan = plan_lab(intent)
     r = intent.racks[rack]
     peer = str(r.gateway) if listener == r.tor else str(next(
         i.address.ip for i in intent.device(listener).interfaces if i.kind == "rack"))
-    others = [d for d in intent.devices if d != listener]
+    listens = next(p for p in intent.device(listener).peers
+                   if p.name in ("NODES", node or ""))
+    assert listens.ttl_security and listens.auth, "the example's r05 and r06 have both"
+    key = lab.lab_secret_values(intent, plan)[listens.auth]
+    others = [d for d in intent.devices if d not in (listener, node)]
     other_rack = next(n for n in intent.racks if n != rack)
     foreign_vip = next(str(v.address) for v in intent.vips
                        if not any(intent.device(a).rack == rack for a in v.announcers))
@@ -582,65 +614,72 @@ def test_a_rogue_speaker_on_the_rack_subnet_is_contained(example_lab, rack, list
     bad = ["0.0.0.0/0", str(intent.node_blocks[intent.racks[other_rack].nodes[0]][0]),
            str(r.pool), str(half), str(longer), f"{foreign_vip}/32", "10.250.0.99/32",
            "198.51.100.7/32"]
+    # What may change: the control and, for a compromised node, its own blocks (gone
+    # with its real gobgpd).
+    allowed = {control, *(str(b) for b in intent.node_blocks.get(node or "", ()))}
     before = _ribs(intent, plan, others)
-    gtsm = next(p for p in intent.device(listener).peers if p.name == "NODES").ttl_security
-    assert gtsm, "the example's r05 and r06 listeners have GTSM"
-    with Rogue(plan, intent, rack, peer) as rogue:
-        # Without TTL 255 (GTSM) it cannot keep a session with a GoBGP listener: GoBGP
-        # sets IP_MINTTL once it has accepted the connection, so the OPEN already
-        # queued gets through, and then the hold timer cuts the session, every time.
-        # FRR 8.4 (the lab's) sets no TTL option at all on a listen-range peer's
-        # socket, fixed upstream by FRRouting/frr#15121 (2024): see README.
-        if plan.speaker(listener).kind == "gobgp":
-            rogue.start(gtsm=False)
-            hold = intent.device(listener).hold
-            longest = 0.0
-            deadline = time.monotonic() + 3 * hold
-            while time.monotonic() < deadline:
-                with rogue.client() as c:
-                    up = [n.uptime for n in c.neighbors() if n.established]
-                longest = max([longest, *up])
-                time.sleep(0.5)
-            assert longest <= hold + 1, f"an off-TTL session held {longest:.0f}s"
-        rogue.start(gtsm=True)
-        _wait("the rogue's session", rogue.established, 90)
-        with rogue.client() as c:
-            for p in [*bad, control]:
-                c.add_path(p, rogue.ip)
+    if node:
+        gobgp_service(plan, node).stop(kill=True)
+    hold = intent.device(listener).hold
+    try:
+        with Rogue(plan, intent, rack, peer, node) as rogue:
+            # Without the rack's key: no session, and on a listen range not even a
+            # dynamic peer, so no slot of the listen limit either.
+            rogue.start(gtsm=True, key=None)
+            assert rogue.longest_session(3 * hold) == 0
+            if listener == r.tor:
+                assert rogue.ip not in _dynamic_peers(plan, listener)
+            # Without TTL 255 (GTSM) it cannot keep a session with a GoBGP listener:
+            # GoBGP sets IP_MINTTL once it has accepted a connection, so the OPEN
+            # already queued gets through, then the hold timer cuts it, every time.
+            # FRR 8.4 (the lab's) sets no TTL option at all on a listen-range peer's
+            # socket, fixed upstream by FRRouting/frr#15121 (2024): see README.
+            if plan.speaker(listener).kind == "gobgp":
+                rogue.start(gtsm=False, key=key)
+                longest = rogue.longest_session(3 * hold)
+                assert longest <= hold + 1, f"an off-TTL session held {longest:.0f}s"
+            rogue.start(gtsm=True, key=key)
+            _wait("the rogue's session", rogue.established, 90)
+            with rogue.client() as c:
+                for p in [*bad, control]:
+                    c.add_path(p, rogue.ip)
 
-        def listener_has_control() -> bool:
-            return control in _ribs(intent, plan, [listener])[listener]
-        _wait("the control block at the listener", listener_has_control, 20)
-        mates = [n for n in r.nodes if n not in (listener, *r.route_reflectors)]
-        _wait("the control block at a rack-mate",
-              lambda: control in _ribs(intent, plan, mates[:1])[mates[0]], 20)
-        time.sleep(2)
-        at_listener = _ribs(intent, plan, [listener])[listener]
-        from_rogue = {p for p, hops in at_listener.items() if rogue.ip in hops}
-        assert from_rogue == {control}, from_rogue
-        after = _ribs(intent, plan, others)
-        changed = {d: sorted(set(after[d].items()) ^ set(before[d].items()))
-                   for d in others if after[d] != before[d]}
-        # Only the control, and only inside the rack (its nodes; with route reflectors,
-        # the other RR and the ToR too): no core and no other rack changed.
-        assert changed and all(intent.device(d).rack == rack for d in changed), changed
-        assert all({p for p, _ in diff} == {control} for diff in changed.values()), changed
+            def listener_has_control() -> bool:
+                return control in _ribs(intent, plan, [listener])[listener]
+            _wait("the control block at the listener", listener_has_control, 20)
+            mates = [n for n in r.nodes if n not in (listener, node, *r.route_reflectors)]
+            _wait("the control block at a rack-mate",
+                  lambda: control in _ribs(intent, plan, mates[:1])[mates[0]], 20)
+            time.sleep(2)
+            at_listener = _ribs(intent, plan, [listener])[listener]
+            from_rogue = {p for p, hops in at_listener.items() if rogue.ip in hops}
+            assert from_rogue == {control}, from_rogue
+            after = _ribs(intent, plan, others)
+            changed = {d: sorted(set(after[d].items()) ^ set(before[d].items()))
+                       for d in others if after[d] != before[d]}
+            # Only inside the rack (its nodes; with route reflectors, the other RR and
+            # the ToR too): no core and no other rack changed.
+            assert changed and all(intent.device(d).rack == rack for d in changed), changed
+            assert all({p for p, _ in diff} <= allowed for diff in changed.values()), changed
 
-        # Over the limit: cut; once it announces no more than it may, back by itself
-        # within the restart interval (no one clears it by hand).
-        group = next(p for p in intent.device(listener).peers if p.name == "NODES")
-        # Well over: FRR 8.4 cuts only once a prefix arrives with the count already
-        # above the limit.
-        extra = [str(b) for b in _free_blocks(intent, rack)[2:4 + group.max_prefixes]]
-        with rogue.client() as c:
-            for p in extra:
-                c.add_path(p, rogue.ip)
-        _wait("the cut over max-prefix", lambda: not rogue.established(), 30)
-        with rogue.client() as c:
-            for p in extra:
-                c.delete_path(p, rogue.ip)
-        cut = time.monotonic()
-        restart = intent.device(listener).max_prefix_restart * 60
-        _wait("the session back after the restart interval", rogue.established, restart + 30)
-        print(f"{listener}: the rogue's session came back {time.monotonic() - cut:.0f}s "
-              f"after the cut (restart interval {restart}s)")
+            # Over the limit: cut; once it announces no more than it may, back by
+            # itself (no one clears it by hand). Well over: FRR 8.4 cuts only once a
+            # prefix arrives with the count already above the limit.
+            extra = [str(b) for b in
+                     _free_blocks(intent, rack)[2:4 + listens.max_prefixes]]
+            with rogue.client() as c:
+                for p in extra:
+                    c.add_path(p, rogue.ip)
+            _wait("the cut over max-prefix", lambda: not rogue.established(), 30)
+            with rogue.client() as c:
+                for p in extra:
+                    c.delete_path(p, rogue.ip)
+            cut = time.monotonic()
+            restart = intent.device(listener).max_prefix_restart * 60
+            _wait("the session back after the cut", rogue.established, restart + 30)
+            print(f"{listener}: the rogue's session came back {time.monotonic() - cut:.0f}s "
+                  f"after the cut (restart interval {restart}s)")
+    finally:
+        if node:     # the real node again, as apply leaves it
+            assert main(["apply", str(model)]) == 0
+            assert main(["verify", str(model), "--wait", "60"]) == 0

@@ -41,6 +41,7 @@ def example_switches(example_copy: Path, tmp_path: Path, monkeypatch):
     if os.geteuid() != 0:
         pytest.skip("FRR boxes need root (network namespaces)")
     monkeypatch.setenv("FABRIC_BGP_CORE_KEY", CORE_KEY)
+    monkeypatch.setenv("FABRIC_BGP_NODES_KEY", CORE_KEY)     # the boxes take one key
     monkeypatch.setenv("FABRIC_USERNAME", "netops")
     monkeypatch.setenv("FABRIC_PASSWORD", LOGIN_PW)
     monkeypatch.setattr(rollout, "BACKUP_ROOT", tmp_path / "backups")
@@ -54,7 +55,8 @@ def example_switches(example_copy: Path, tmp_path: Path, monkeypatch):
             if d.platform == "frr":
                 iface = {i.address.ip: i.address for i in d.interfaces}
                 peers = [(iface[p.local_address], p.address, d.asn, p.remote_as,
-                          keys.get(p.auth or "")) for p in d.peers if not p.dynamic]
+                          keys.get(p.auth or ""), p.ttl_security)
+                         for p in d.peers if not p.dynamic]
                 devices[name] = FrrBox(name, peers, "netops", LOGIN_PW, tmp_path).start()
             else:
                 devices[name] = SWITCH_KINDS[d.platform].start(name, "netops", LOGIN_PW)

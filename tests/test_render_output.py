@@ -125,9 +125,11 @@ def test_check_reports_stale_state(example_copy: Path, tmp_path: Path, capsys) -
 
 def test_no_secret_value_reaches_build(example_copy: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("FABRIC_BGP_CORE_KEY", "s3cr3t-core-key")
+    monkeypatch.setenv("FABRIC_BGP_NODES_KEY", "s3cr3t-nodes-key")
     files = _render(example_copy, tmp_path / "build")
-    assert not [k for k, v in files.items() if b"s3cr3t-core-key" in v]
+    assert not [k for k, v in files.items() if b"s3cr3t-core-key" in v or b"s3cr3t-nodes" in v]
     assert any(b"__secret_bgp_core__" in v for v in files.values())
+    assert any(b"__secret_bgp_nodes__" in v for v in files.values())
 
 
 def test_parallel_render_equals_one_process(monkeypatch) -> None:

@@ -137,7 +137,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
     lists = rack_lists(pools, pool, vips)
     limits = rack_limits(model, rack, len(vips))
     core_auth = model.secrets[model.auth_core_links].placeholder if model.auth_core_links else None
-    node_auth = model.secrets[model.auth_nodes].placeholder if model.auth_nodes else None
+    node_auth = model.secrets[rack.auth_nodes].placeholder if rack.auth_nodes else None
     tor_spec = rack.tor
     tor = _device(model, tor_spec.name, Role.TOR, tor_spec.platform, rack.name, asn,
                   alloc.router_ids[tor_spec.name], tor_spec.mgmt)
@@ -180,6 +180,11 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
 
     def gtsm(a: str, b: str) -> bool:
         return _gtsm(model, False, platform_of[a], platform_of[b])
+
+    # GoBGP 3.10 has no MD5 on dynamic neighbors: with a key, node RRs peer with each
+    # client statically instead of listening on the subnet.
+    static_rrs = set(nodes_rr) if node_auth else set()
+    clients = [n for n in rack.nodes if n.name not in nodes_rr]
 
     node_targets: dict[str, IPv4Address]   # whom a plain node peers with
     listeners: list[Device] = []
@@ -232,22 +237,30 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
                                 import_list="TO-NODES", export_list="OWN", auth=node_auth,
                                 ttl_security=gtsm(node.name, t_name),
                                 description=f"rack {rack.name} {t_name}"))
-            # Whoever a node peers with listens on the rack subnet: always dynamic.
-            sessions.append(Session(node.name, node.ip, asn, t_name, t_ip, asn, IBGP, True,
-                                    rack.name))
+            # Whoever a node peers with listens on the rack subnet, but static RRs.
+            sessions.append(Session(node.name, node.ip, asn, t_name, t_ip, asn, IBGP,
+                                    t_name not in static_rrs, rack.name))
 
     for lst in listeners:
-        # Node-facing listen group: rack subnet, RR clients, locked-down imports.
-        lst.peers.append(Peer("NODES", asn, True, listen_range=subnet,
-                              listen_limit=b.listen_limit, rr_client=True,
-                              import_list="RACK-ROUTES", export_list="TO-NODES",
-                              max_prefixes=limits.node,
-                              default_originate=lst.role == Role.TOR, auth=node_auth,
-                              ttl_security=_gtsm(model, False, lst.platform, "gobgp"),
-                              description=f"rack {rack.name} nodes (dynamic)"))
+        my_ip = next(i.address.ip for i in lst.interfaces if i.kind == Link.RACK)
+        if lst.name in static_rrs:
+            for n in clients:
+                lst.peers.append(Peer(n.name, asn, True, address=n.ip, local_address=my_ip,
+                                      rr_client=True, import_list="RACK-ROUTES",
+                                      export_list="TO-NODES", max_prefixes=limits.node,
+                                      auth=node_auth, ttl_security=gtsm(lst.name, n.name),
+                                      description=f"rack {rack.name} node {n.name}"))
+        else:
+            # Node-facing listen group: rack subnet, RR clients, locked-down imports.
+            lst.peers.append(Peer("NODES", asn, True, listen_range=subnet,
+                                  listen_limit=b.listen_limit, rr_client=True,
+                                  import_list="RACK-ROUTES", export_list="TO-NODES",
+                                  max_prefixes=limits.node,
+                                  default_originate=lst.role == Role.TOR, auth=node_auth,
+                                  ttl_security=_gtsm(model, False, lst.platform, "gobgp"),
+                                  description=f"rack {rack.name} nodes (dynamic)"))
         if lst.role == Role.TOR:
             continue
-        my_ip = next(i.address.ip for i in lst.interfaces if i.kind == Link.RACK)
         lst.peers.append(Peer(tor.name, asn, True, address=tor_spec.gateway, local_address=my_ip,
                               import_list="DEFAULT-ONLY", export_list="RACK-ROUTES",
                               auth=node_auth, ttl_security=gtsm(lst.name, tor.name),

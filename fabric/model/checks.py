@@ -112,8 +112,10 @@ def _bgp(m: ParsedModel) -> None:
     if b.keepalive * 3 > b.hold:
         m.diag.add(("defaults", "bgp", "keepalive"),
                    f"expected keepalive at most hold/3 ({b.hold // 3}), found {b.keepalive}")
+    own = [(r.auth_nodes, (*r.path, "auth", "nodes")) for r in m.racks
+           if (*r.path, "auth", "nodes") in m.diag.positions]
     for name, path in ((m.auth_core_links, ("defaults", "auth", "core_links")),
-                       (m.auth_nodes, ("defaults", "auth", "nodes"))):
+                       (m.auth_nodes, ("defaults", "auth", "nodes")), *own):
         if name and name not in m.secrets:
             known = ", ".join(sorted(m.secrets)) or "none defined"
             m.diag.add(path, f"expected the name of a secret under 'secrets' ({known}), "
@@ -371,14 +373,14 @@ def _capabilities(m: ParsedModel) -> None:
         if r.discovery == Discovery.DYNAMIC:
             wanted[tor.platform].append(("dynamic_neighbors", tor.path, f"ToR {tor.name}"))
             wanted[tor.platform].append(("listen_limit", tor.path, f"ToR {tor.name}"))
-            if m.auth_nodes:
+            if r.auth_nodes:
                 wanted[tor.platform].append(("md5_dynamic", tor.path, f"ToR {tor.name}"))
         else:
-            for j, rr in enumerate(r.rr_nodes):
-                path = (*r.path, "route_reflectors", j)
-                if m.auth_nodes:
-                    wanted["gobgp"].append(("md5_dynamic", path, f"node route reflector {rr}"))
+            # Node RRs of a rack with a key peer with each client statically
+            # (intent/build.py): GoBGP 3.10 has no MD5 on dynamic neighbors.
             for s in r.rr_switches:
+                if r.auth_nodes:
+                    wanted[s.platform].append(("md5_dynamic", s.path, f"switch RR {s.name}"))
                 wanted[s.platform].append(("dynamic_neighbors", s.path, f"switch RR {s.name}"))
                 wanted[s.platform].append(("route_reflector", s.path, f"switch RR {s.name}"))
         if m.bmp:

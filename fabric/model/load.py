@@ -77,7 +77,7 @@ def _validated(m: ParsedModel) -> Model:
                   rack_asns=p.rack_asns, rebalance=p.rebalance)
     racks = tuple(Rack(name=r.name, subnet=_parsed(r.subnet), pod_pool=r.pod_pool, tor=r.tor,
                        discovery=r.discovery, rr_nodes=r.rr_nodes, rr_switches=r.rr_switches,
-                       nodes=r.nodes, path=r.path)
+                       nodes=r.nodes, path=r.path, auth_nodes=r.auth_nodes)
                   for r in m.racks)
     return Model(file=m.file, name=m.name, bgp=m.bgp, auth_core_links=m.auth_core_links,
                  auth_nodes=m.auth_nodes, bmp=m.bmp, secrets=m.secrets, pools=pools,
@@ -138,7 +138,9 @@ def _parse(d: dict[str, Any], digests: dict[str, str], diag: Diagnostics) -> Par
         for i, c in enumerate(d["cores"])
     )
     core_names = tuple(c.name for c in cores)
-    racks = tuple(_rack(r, ("racks", i), pools, core_names, diag) for i, r in enumerate(d["racks"]))
+    node_key = auth.get("nodes")
+    racks = tuple(_rack(r, ("racks", i), pools, core_names, node_key, diag)
+                  for i, r in enumerate(d["racks"]))
     vips = tuple(Vip(_ip(v["address"]), tuple(v["announcers"]), ("vips", i))
                  for i, v in enumerate(d.get("vips", [])))
     return ParsedModel(str(diag.file), d["fabric"], bgp, auth.get("core_links"), auth.get("nodes"),
@@ -156,7 +158,7 @@ def _addr(text: str | None) -> IPv4Address | None:
 
 
 def _rack(r: dict[str, Any], path: Path, pools: ParsedPools, cores: tuple[str, ...],
-          diag: Diagnostics) -> ParsedRack:
+          node_key: str | None, diag: Diagnostics) -> ParsedRack:
     name = r["name"]
     subnet = parse_network(r["subnet"], (*path, "subnet"), diag)
     pod_pool = None
@@ -192,4 +194,5 @@ def _rack(r: dict[str, Any], path: Path, pools: ParsedPools, cores: tuple[str, .
                                         name, (*path, "route_reflectors", j)))
     discovery = Discovery(r.get("discovery", Discovery.DYNAMIC))
     return ParsedRack(name, subnet, pod_pool, tor, discovery, tuple(rr_nodes),
-                      tuple(rr_switches), nodes, path)
+                      tuple(rr_switches), nodes, path,
+                      r.get("auth", {}).get("nodes", node_key))

@@ -147,6 +147,9 @@ class ParsedRack:
     rr_switches: tuple[SwitchRR, ...]
     nodes: tuple[Node, ...]
     path: Path
+    # The secret of this rack's node sessions: its own `auth.nodes`, else the
+    # fabric's `defaults.auth.nodes`; None: no authentication.
+    auth_nodes: str | None = None
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,8 @@ to be plausible; a [guess] is what a test on a real switch should check first.
   `display bgp routing-table ipv4 peer X advertised-routes statistics` → `Advertised
   routes total: N` [doc: the command; the output line a guess]. Model, serial and
   MAC are made up.
-* Settings at their default (GR restart timer 150 [doc], purge-time 480, keepalive
-  60 hold 180 [2nd]) are not displayed; typing one removes the explicit setting
+* Settings at their default (GR restart timer 150 [doc], wait-for-rib 600 [doc],
+  keepalive 60 hold 180 [2nd]) are not displayed; typing one removes the explicit setting
   [2nd: Comware displays non-default settings only].
 * `save force` [doc]; its two lines of output [2nd]. `save` alone asks [Y/N] [doc].
 * `configuration commit delay M` (system view, Release 1121+): if no
@@ -523,10 +523,10 @@ class ComwareDialect(CliDialect):
     specs = SPECS
     undo_specs = UNDO
     # Not shown when set to the default: GR restart 150 s [doc: vendor-syntax.md],
-    # purge-time 480 s and keepalive/hold 60/180 [2nd]; hidden at all [2nd: Comware
-    # displays only non-default settings].
+    # wait-for-rib 600 s [doc: HPE 5710 command reference] and keepalive/hold 60/180
+    # [2nd]; hidden at all [2nd: Comware displays only non-default settings].
     defaults = {BGP: frozenset({"graceful-restart timer restart 150",
-                                "graceful-restart timer purge-time 480",
+                                "graceful-restart timer wait-for-rib 600",
                                 "timer keepalive 60 hold 180"})}
 
     def __init__(self, device: ComwareDevice):

@@ -157,7 +157,7 @@ class ComwareDialect(UndoDialect):
     config_items = staticmethod(config_items)
     owned_kind = staticmethod(owned_kind)
     owned_text = "the bgp view, bmp server views, ip prefix-list"
-    # Shown only when not the default [doc: restart 150; 2nd: purge-time, timers].
+    # Shown only when not the default [doc: restart 150, wait-for-rib 600; 2nd: timers].
     DEFAULTS = PLATFORM.shown_defaults()
     PEER_ID = PEER_ID
     AF = "address-family "
