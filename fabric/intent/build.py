@@ -136,6 +136,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
     subnet = rack.subnet
     lists = rack_lists(pools, pool, vips)
     limits = rack_limits(model, rack, len(vips))
+    accepted = from_rack(rack.name, lists["RACK-EXPORT"])   # by each core, from this ToR
     core_auth = model.secrets[model.auth_core_links].placeholder if model.auth_core_links else None
     node_auth = model.secrets[rack.auth_nodes].placeholder if rack.auth_nodes else None
     tor_spec = rack.tor
@@ -160,8 +161,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
                               import_list="FABRIC-IN", export_list="RACK-EXPORT",
                               max_prefixes=limits.from_cores, auth=core_auth,
                               ttl_security=uplink_gtsm, description=f"core {up}"))
-        accepted = from_rack(rack.name, pool, vips)
-        core.prefix_lists.append(accepted)   # uplinks are unique: once per rack
+        core.prefix_lists.append(accepted)   # uplinks are unique: once per core
         core.peers.append(Peer(tor.name, asn, False, address=tor_ip, local_address=core_ip,
                                import_list=accepted.name, export_list="TO-RACKS",
                                max_prefixes=limits.from_tor, auth=core_auth,

@@ -15,8 +15,9 @@ from fabric.model.types import Model, Rack
 
 
 def with_margin(n: int) -> int:
-    """`n` and a quarter more (at least 2): room for a VIP added on the node side
-    before the switch side is applied."""
+    """`n` and a quarter more (at least 2), so that a peer announcing all it may
+    never trips its limit, whether its vendor counts a prefix before or after the
+    inbound filter (FRR counts after; `force` before)."""
     return n + max(2, n // 4)
 
 

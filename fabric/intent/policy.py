@@ -50,10 +50,11 @@ def rack_lists(pools: Pools, pool: IPv4Network, vips: list[IPv4Address]) -> dict
     return {pl.name: pl for pl in lists}
 
 
-def from_rack(rack: str, pool: IPv4Network, vips: list[IPv4Address]) -> PrefixList:
-    """What a core accepts from rack `rack`'s ToR: its pool and its own VIPs, so one
-    lost export line on one ToR cannot leak another rack's VIP fabric-wide."""
-    return PrefixList(f"FROM-{rack.upper()}", (rule(pool), *(rule(host(v)) for v in vips)),
+def from_rack(rack: str, export: PrefixList) -> PrefixList:
+    """What a core accepts from rack `rack`'s ToR: exactly what the ToR exports (its
+    pool and its own VIPs), so one lost export line on one ToR cannot leak another
+    rack's VIP fabric-wide."""
+    return PrefixList(f"FROM-{rack.upper()}", export.rules,
                       f"what rack {rack} may announce: its pool and its VIPs")
 
 
