@@ -133,8 +133,28 @@ def test_gobgp_node_has_gr_and_policies() -> None:
                  "notification-enabled = true", "[neighbors.afi-safis.mp-graceful-restart.config]",
                  'default-import-policy = "reject-route"', "[[bmp-servers]]"):
         assert form in text, form
+    # The golden rack has a key, so its node RRs peer with each client statically
+    # (GoBGP 3.10: no MD5 on dynamic neighbors).
     rr = (node.parent.parent / "rrnode-n1" / "gobgpd.toml").read_text()
+    assert "[[dynamic-neighbors]]" not in rr
+    client = rr[rr.index('neighbor-address = "10.30.0.13"'):]
+    for form in ('auth-password = "__secret_node_key__"', "route-reflector-client = true",
+                 'route-reflector-cluster-id = "10.30.0.11"', "max-prefixes = 11"):
+        assert form in client, form
+
+
+def test_gobgp_node_rr_without_a_key_listens_on_the_subnet(tmp_path) -> None:
+    from fabric import pipeline
+    from fabric.render.engine import device_config
+
+    model = tmp_path / "fabric.yaml"
+    text = (ROOT / "tests" / "fixtures" / "golden" / "allroles.yaml").read_text()
+    model.write_text(text.replace("core_links: core_key, nodes: node_key",
+                                  "core_links: core_key"))
+    intent = pipeline.build(model, tmp_path / "state").intent
+    rr = device_config(intent.device("rrnode-n1"), intent)
     for form in ("[[dynamic-neighbors]]", 'prefix = "10.30.0.0/24"',
                  "route-reflector-client = true", 'route-reflector-cluster-id = "10.30.0.11"',
                  "max-prefixes = 11"):
         assert form in rr, form
+    assert "auth-password" not in rr.split("[[peer-groups]]")[1].split("[[dynamic")[0]
