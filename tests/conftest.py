@@ -58,6 +58,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 LOGIN_PW = "Lg-9xQ-unique-login-pw"
 CORE_KEY = "Core-K3y-unique-8812"
+NODE_KEY = "Node-K3y-unique-3307"
 
 
 def switch_fabric_for(kind: SwitchKind, tmp_path: Path, monkeypatch) -> Iterator[
@@ -68,11 +69,13 @@ def switch_fabric_for(kind: SwitchKind, tmp_path: Path, monkeypatch) -> Iterator
     from fabric.model.starter import starter_model
 
     text = starter_model(2, 2, platform=kind.platform, name="t-sw")
-    text = text.replace("defaults:\n", "secrets:\n  core: {env: FABRIC_CORE_KEY}\n\n"
-                                       "defaults:\n  auth: {core_links: core}\n", 1)
+    # The starter keys node sessions already; the cores' links get a key of their own.
+    text = text.replace("  auth:\n", "  auth:\n    core_links: core\n", 1)
+    text = text.replace("secrets:\n", "secrets:\n  core: {env: FABRIC_CORE_KEY}\n", 1)
     model = tmp_path / "fabric.yaml"
     model.write_text(text)
     monkeypatch.setenv("FABRIC_CORE_KEY", CORE_KEY)
+    monkeypatch.setenv("FABRIC_BGP_NODES_KEY", NODE_KEY)
     monkeypatch.setenv("FABRIC_USERNAME", "netops")
     monkeypatch.setenv("FABRIC_PASSWORD", LOGIN_PW)
     monkeypatch.setenv("FABRIC_BACKUP_DIR", str(tmp_path / "backups"))

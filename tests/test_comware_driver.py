@@ -62,6 +62,11 @@ def golden() -> str:
     return GOLDEN.read_text()
 
 
+def with_keys(text: str) -> str:
+    """`text` with every key placeholder (the cores', the nodes') as BGP_KEY."""
+    return text.replace("__secret_core_key__", BGP_KEY).replace("__secret_node_key__", BGP_KEY)
+
+
 def owned_sorted(text: str, extra: tuple[str, ...] = ()) -> list[tuple[int, str]]:
     """The (depth, line)s of the sections this tool owns, order-insensitive."""
     def owned(line: str) -> bool:
@@ -194,7 +199,8 @@ def test_apply_with_commit_delay_then_confirm(sim: ComwareSimulator,
     assert unrelated(sim) == before
     assert "ip prefix-list OTHER index 10 permit 10.0.0.0 8" in running
     keys = re.findall(r"peer (\S+) password cipher (\S+)", running)
-    assert {p: decrypt(c) for p, c in keys} == {"100.126.0.2": "__secret_core_key__",
+    assert {p: decrypt(c) for p, c in keys} == {"NODES": "__secret_node_key__",
+                                               "100.126.0.2": "__secret_core_key__",
                                                "100.126.0.4": "__secret_core_key__"}
 
     drv.load_replace_candidate(filename=str(GOLDEN))
@@ -452,7 +458,7 @@ def test_no_password_in_exceptions_or_logs(sim: ComwareSimulator, known_hosts: P
         make_driver(sim, known_hosts, password=LOGIN_PW + "x").open()
     errors.append(bad.value)
 
-    cand = golden().replace("__secret_core_key__", BGP_KEY)
+    cand = with_keys(golden())
     typo = f" peer 100.126.0.4 pasword simple {BGP_KEY}\n"
     cand = cand.replace(" peer 100.126.0.4 bmp server 1\n",
                         " peer 100.126.0.4 bmp server 1\n" + typo)
@@ -477,7 +483,7 @@ def test_no_password_in_exceptions_or_logs(sim: ComwareSimulator, known_hosts: P
 
 
 def test_the_pushed_key_is_the_real_one(sim: ComwareSimulator, drv: ComwareDriver) -> None:
-    drv.load_replace_candidate(config=golden().replace("__secret_core_key__", BGP_KEY))
+    drv.load_replace_candidate(config=with_keys(golden()))
     drv.commit_config()
     ciphers = re.findall(r"password cipher (\S+)", sim.device.running())
     assert ciphers and all(decrypt(c) == BGP_KEY for c in ciphers)

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CORE_KEY, LOGIN_PW
+from conftest import CORE_KEY, LOGIN_PW, NODE_KEY
 
 from fabric.cli.main import main
 from fabric.deploy.lock import ApplyLock
@@ -82,7 +82,7 @@ def test_plan_apply_replan_and_a_one_rack_change(switch_fabric, capsys, caplog) 
 
     # No credential or key anywhere: output, logs, backups.
     logs = "\n".join(r.getMessage() for r in caplog.records)
-    for secret in (LOGIN_PW, CORE_KEY):
+    for secret in (LOGIN_PW, CORE_KEY, NODE_KEY):
         assert secret not in out and secret not in logs
     for b in (model.parent / "backups").rglob("*.cfg"):
         assert LOGIN_PW not in b.read_text()

@@ -60,6 +60,11 @@ def golden() -> str:
     return GOLDEN.read_text()
 
 
+def with_keys(text: str) -> str:
+    """`text` with every key placeholder (the cores', the nodes') as BGP_KEY."""
+    return text.replace("__secret_core_key__", BGP_KEY).replace("__secret_node_key__", BGP_KEY)
+
+
 def owned_sorted(text: str) -> list[tuple[int, str]]:
     def owned(line: str) -> bool:
         return line.startswith("bgp ") or line == "bmp" or (
@@ -176,7 +181,8 @@ def test_apply_with_a_trial_then_confirm(sim: VrpSimulator, drv: VrpDriver) -> N
     assert keyless(owned_sorted(running)) == keyless(owned_sorted(golden()))
     assert unrelated(sim) == before
     keys = re.findall(r"peer (\S+) password cipher (\S+)", running)
-    assert {p: decrypt(c) for p, c in keys} == {"100.126.0.14": "__secret_core_key__",
+    assert {p: decrypt(c) for p, c in keys} == {"NODES": "__secret_node_key__",
+                                               "100.126.0.14": "__secret_core_key__",
                                                "100.126.0.16": "__secret_core_key__"}
     drv.load_replace_candidate(filename=str(GOLDEN))
     assert drv.compare_config() == ""
@@ -481,7 +487,7 @@ def test_no_password_in_exceptions_or_logs(sim: VrpSimulator, known_hosts: Path,
         make_driver(sim, known_hosts, password=LOGIN_PW + "x").open()
     errors.append(bad.value)
 
-    cand = golden().replace("__secret_core_key__", BGP_KEY)
+    cand = with_keys(golden())
     cand = cand.replace(" peer 100.126.0.16 password cipher " + BGP_KEY + "\n",
                         " peer 100.126.0.16 password cipher " + BGP_KEY + "\n"
                         " peer 100.126.0.16 pasword cipher " + BGP_KEY + "\n")
@@ -493,7 +499,7 @@ def test_no_password_in_exceptions_or_logs(sim: VrpSimulator, known_hosts: Path,
             d.commit_config()
         errors.append(refused.value)
         assert refused.value.line == "peer 100.126.0.16 pasword cipher ******"
-        d.load_replace_candidate(config=golden().replace("__secret_core_key__", BGP_KEY))
+        d.load_replace_candidate(config=with_keys(golden()))
         d.commit_config()                    # the key does reach the device
         ciphers = re.findall(r"password cipher (\S+)", sim.device.running())
         assert ciphers and all(decrypt(c) == BGP_KEY for c in ciphers)
