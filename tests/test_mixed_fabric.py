@@ -170,7 +170,7 @@ def test_closed_ports_fail_each_device_on_one_line(example_copy, tmp_path, argv)
     hosts = tmp_path / "hosts.yaml"
     hosts.write_text("".join(f"{n}: 127.0.0.1:{_closed_port()}\n" for n in switches))
     env = {**os.environ, "FABRIC_USERNAME": "netops", "FABRIC_PASSWORD": LOGIN_PW,
-           "FABRIC_BGP_CORE_KEY": CORE_KEY, "NO_COLOR": "1"}
+           "FABRIC_BGP_CORE_KEY": CORE_KEY, "FABRIC_BGP_NODES_KEY": CORE_KEY, "NO_COLOR": "1"}
     run = subprocess.run([sys.executable, "-m", "fabric.cli", *argv, str(example_copy),
                           "--hosts", str(hosts), "--concurrency", "8"],
                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
