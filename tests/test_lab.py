@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,11 @@ def test_example_verifies_control_and_data_plane(example_lab, capsys) -> None:
     assert checks == {"session", "graceful-restart", "route", "no-off-rack", "ecmp", "dataplane"}
     sessions = [r for r in report["results"] if r["check"] == "session"]
     assert len(sessions) == 2 * len(intent.sessions)   # every session, from both ends
+    # Behind r06's route reflectors, its ToR holds the VIP of two r06 nodes through
+    # both (add-path): one next hop per announcer, as verify expects.
+    vip = next(r for r in report["results"] if r["check"] == "ecmp"
+               and r["device"] == "r06-tor" and r["subject"] == "10.250.0.20/32")
+    assert vip["ok"] and len(vip["seen"].split(", ")) == 2, vip
     probes = [r for r in report["results"] if r["check"] == "dataplane"]
     assert any("same rack" in r["expected"] for r in probes)
     assert any("(rack " in r["expected"] for r in probes)
@@ -614,9 +620,10 @@ def test_a_rogue_speaker_in_a_rack_is_contained(example_lab, rack, listener, nod
     bad = ["0.0.0.0/0", str(intent.node_blocks[intent.racks[other_rack].nodes[0]][0]),
            str(r.pool), str(half), str(longer), f"{foreign_vip}/32", "10.250.0.99/32",
            "198.51.100.7/32"]
-    # What may change: the control and, for a compromised node, its own blocks (gone
-    # with its real gobgpd).
-    allowed = {control, *(str(b) for b in intent.node_blocks.get(node or "", ()))}
+    # What may change: the control and, for a compromised node, its own blocks and
+    # VIPs (gone with its real gobgpd).
+    allowed = {control, *(str(b) for b in intent.node_blocks.get(node or "", ())),
+               *(f"{v.address}/32" for v in intent.vips if node in v.announcers)}
     before = _ribs(intent, plan, others)
     if node:
         gobgp_service(plan, node).stop(kill=True)
@@ -692,3 +699,73 @@ def test_a_rogue_speaker_in_a_rack_is_contained(example_lab, rack, listener, nod
             gobgp_service(plan, listener).stop()
             assert main(["apply", str(model)]) == 0
             assert main(["verify", str(model), "--wait", "60"]) == 0
+
+
+@contextmanager
+def _silent(ns: str, ifname: str):
+    """Every packet in or out of `ifname` dropped, the link left up: only BFD can tell.
+    (nftables: this kernel has no netem.)"""
+    rules = (f"table inet silent {{\n"
+             f" chain pre {{ type filter hook prerouting priority -300; "
+             f"iifname \"{ifname}\" drop; }}\n"
+             f" chain post {{ type filter hook postrouting priority 300; "
+             f"oifname \"{ifname}\" drop; }}\n}}\n")
+    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules, text=True,
+                   check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "silent"],
+                       check=True)
+
+
+def _bfd_peers(plan, switch: str) -> dict[str, str]:
+    from fabric.platforms.frr.driver import FrrDriver
+    drv = FrrDriver.lab(switch, plan.speaker(switch).netns, timeout=15)
+    return {p["peer"]: p["status"] for p in json.loads(drv.vtysh("show bfd peers json") or "[]")}
+
+
+def test_bfd_moves_traffic_off_a_silent_link_within_a_second(example_lab) -> None:
+    """BFD is up on every ToR–core link, from both ends. A link that drops every packet
+    while it stays up is left in well under a second (the hold time is 9 s): a ping
+    every 10 ms across it, from a pod to another rack's pod, loses under 1 s."""
+    model, intent = example_lab
+    assert main(["verify", str(model), "--wait", "60", "--dataplane"]) == 0  # node routes
+    plan = plan_lab(intent)
+    for name, d in intent.devices.items():
+        want = {str(p.address) for p in d.peers if p.bfd}
+        if d.is_switch:
+            assert want == {str(p.address) for p in d.peers
+                            if p.address and p.name in intent.devices
+                            and {d.role, intent.devices[p.name].role} == {"tor", "core"}}
+            _wait(f"BFD up on {name}",
+                  lambda n=name, w=want: all(_bfd_peers(plan, n).get(a) == "up" for a in w), 30)
+    rack = intent.racks["r01"]
+    src_node, dst_node = rack.nodes[0], intent.racks["r06"].nodes[-1]
+    src, dst = dataplane.pod_ip(intent, src_node), dataplane.pod_ip(intent, dst_node)
+    tor_ns = plan.speaker(rack.tor).netns
+    # The uplink this flow hashes to (L3 hash: the same for every packet of the ping).
+    route = subprocess.run(["ip", "-n", tor_ns, "route", "get", str(dst), "from", str(src),
+                            "iif", "rack"], capture_output=True, text=True, check=True).stdout
+    uplink = re.search(r" dev (\S+)", route)
+    assert uplink, route
+    ping = subprocess.Popen(
+        ["ip", "netns", "exec", plan.speaker(src_node).netns, "ping", "-n", "-q", "-i", "0.01",
+         "-w", "6", "-I", str(src), str(dst)], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2)
+        with _silent(tor_ns, uplink.group(1)):
+            out, _ = ping.communicate(timeout=30)
+            stats = re.search(r"(\d+) packets transmitted, (\d+) received.*time (\d+)ms", out)
+            assert stats, out
+            sent, got, ms = (int(x) for x in stats.groups())
+            lost_ms = (sent - got) * ms / sent
+            print(f"BFD: {sent - got} of {sent} pings lost across the silent link, "
+                  f"about {lost_ms:.0f} ms of traffic")
+            assert sent - got > 0 and lost_ms < 1000, out
+            seen = _bfd_peers(plan, rack.tor)
+            assert [s for s in seen.values() if s == "down"] == ["down"], seen
+    finally:
+        if ping.poll() is None:
+            ping.kill()
+    assert main(["verify", str(model), "--wait", "60"]) == 0     # the link back, and BGP

@@ -103,6 +103,18 @@ def _gtsm(model: Model, ebgp: bool, *ends: str) -> bool:
     return model.bgp.gtsm and all(platforms.capabilities(p)[feature] == "yes" for p in ends)
 
 
+def _bfd(wanted: bool, *ends: str) -> bool:
+    """BFD on a session whose ends run these platforms: if asked and every end has it."""
+    return wanted and all(platforms.capabilities(p)["bfd"] == "yes" for p in ends)
+
+
+def _add_paths(model: Model, platform: str) -> int:
+    """How many paths per prefix a reflector on `platform` passes on: as many as the
+    receiver may install (ecmp), so a VIP keeps one next hop per announcer."""
+    b = model.bgp
+    return b.ecmp if b.ecmp > 1 and platforms.capabilities(platform)["add_paths"] == "yes" else 0
+
+
 def _device(model: Model, name: str, role: Role, platform: str, rack: str | None, asn: int,
             router_id: IPv4Address, mgmt: IPv4Address | None,
             cluster_id: IPv4Address | None = None) -> Device:
@@ -115,6 +127,7 @@ def _device(model: Model, name: str, role: Role, platform: str, rack: str | None
         ecmp_ibgp=b.ecmp if role == Role.TOR else 1,
         multipath_relax=role in (Role.CORE, Role.TOR),
         max_prefix_restart=b.max_prefix_restart,
+        bfd_interval=b.bfd.interval, bfd_multiplier=b.bfd.multiplier,
         cluster_id=cluster_id, bmp=model.bmp,
     )
 
@@ -135,7 +148,9 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
     pool = alloc.rack_pools[rack.name]
     subnet = rack.subnet
     lists = rack_lists(pools, pool, vips)
-    limits = rack_limits(model, rack, len(vips))
+    names = {n.name for n in rack.nodes}
+    limits = rack_limits(model, rack, len(vips),
+                         sum(len(names.intersection(v.announcers)) for v in model.vips))
     accepted = from_rack(rack.name, lists["RACK-EXPORT"])   # by each core, from this ToR
     core_auth = model.secrets[model.auth_core_links].placeholder if model.auth_core_links else None
     node_auth = model.secrets[rack.auth_nodes].placeholder if rack.auth_nodes else None
@@ -157,15 +172,17 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
         tor.interfaces.append(Interface(IPv4Interface((tor_ip, 31)), up, Link.CORE_LINK))
         core.interfaces.append(Interface(IPv4Interface((core_ip, 31)), tor.name, Link.CORE_LINK))
         uplink_gtsm = _gtsm(model, True, tor.platform, core.platform)
+        uplink_bfd = _bfd(b.bfd.core_links, tor.platform, core.platform)
         tor.peers.append(Peer(up, core.asn, False, address=core_ip, local_address=tor_ip,
                               import_list="FABRIC-IN", export_list="RACK-EXPORT",
                               max_prefixes=limits.from_cores, auth=core_auth,
-                              ttl_security=uplink_gtsm, description=f"core {up}"))
+                              ttl_security=uplink_gtsm, bfd=uplink_bfd,
+                              description=f"core {up}"))
         core.prefix_lists.append(accepted)   # uplinks are unique: once per core
         core.peers.append(Peer(tor.name, asn, False, address=tor_ip, local_address=core_ip,
                                import_list=accepted.name, export_list="TO-RACKS",
                                max_prefixes=limits.from_tor, auth=core_auth,
-                               ttl_security=uplink_gtsm,
+                               ttl_security=uplink_gtsm, bfd=uplink_bfd,
                                description=f"rack {rack.name} ToR"))
         sessions.append(Session(up, core_ip, core.asn, tor.name, tor_ip, asn, EBGP, False,
                                 rack.name))
@@ -180,6 +197,9 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
 
     def gtsm(a: str, b: str) -> bool:
         return _gtsm(model, False, platform_of[a], platform_of[b])
+
+    def node_bfd(a: str, b: str) -> bool:
+        return _bfd(model.bgp.bfd.nodes, platform_of[a], platform_of[b])
 
     # GoBGP 3.10 has no MD5 on dynamic neighbors: with a key, node RRs peer with each
     # client statically instead of listening on the subnet.
@@ -204,12 +224,14 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
             devices[rr.name] = rr
             listeners.append(rr)
         for rr_name, rr_ip in node_targets.items():
-            # ToR ↔ RR: plain iBGP; the ToR sends only its default.
+            # ToR ↔ RR: plain iBGP; the ToR sends only its default and takes every
+            # path the RR has (add-path), so a VIP keeps one next hop per announcer.
             tor.peers.append(Peer(rr_name, asn, True, address=rr_ip,
                                   local_address=tor_spec.gateway, import_list="RACK-ROUTES",
                                   export_list="TO-NODES", default_originate=True,
                                   max_prefixes=limits.rack, auth=node_auth,
                                   ttl_security=gtsm(tor.name, rr_name),
+                                  bfd=node_bfd(tor.name, rr_name), add_path_receive=True,
                                   description=f"route reflector {rr_name}"))
             sessions.append(Session(tor.name, tor_spec.gateway, asn, rr_name, rr_ip, asn,
                                     IBGP, False, rack.name))
@@ -236,6 +258,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
             d.peers.append(Peer(t_name, asn, True, address=t_ip, local_address=node.ip,
                                 import_list="TO-NODES", export_list="OWN", auth=node_auth,
                                 ttl_security=gtsm(node.name, t_name),
+                                bfd=node_bfd(node.name, t_name), add_path_receive=True,
                                 description=f"rack {rack.name} {t_name}"))
             # Whoever a node peers with listens on the rack subnet, but static RRs.
             sessions.append(Session(node.name, node.ip, asn, t_name, t_ip, asn, IBGP,
@@ -243,12 +266,14 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
 
     for lst in listeners:
         my_ip = next(i.address.ip for i in lst.interfaces if i.kind == Link.RACK)
+        paths = _add_paths(model, platform_of[lst.name])
         if lst.name in static_rrs:
             for n in clients:
                 lst.peers.append(Peer(n.name, asn, True, address=n.ip, local_address=my_ip,
                                       rr_client=True, import_list="RACK-ROUTES",
                                       export_list="TO-NODES", max_prefixes=limits.node,
                                       auth=node_auth, ttl_security=gtsm(lst.name, n.name),
+                                      bfd=node_bfd(lst.name, n.name), add_paths=paths,
                                       description=f"rack {rack.name} node {n.name}"))
         else:
             # Node-facing listen group: rack subnet, RR clients, locked-down imports.
@@ -258,12 +283,15 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
                                   max_prefixes=limits.node,
                                   default_originate=lst.role == Role.TOR, auth=node_auth,
                                   ttl_security=_gtsm(model, False, lst.platform, "gobgp"),
+                                  bfd=_bfd(b.bfd.nodes, lst.platform, "gobgp"),
+                                  add_paths=paths,
                                   description=f"rack {rack.name} nodes (dynamic)"))
         if lst.role == Role.TOR:
             continue
         lst.peers.append(Peer(tor.name, asn, True, address=tor_spec.gateway, local_address=my_ip,
                               import_list="DEFAULT-ONLY", export_list="RACK-ROUTES",
                               auth=node_auth, ttl_security=gtsm(lst.name, tor.name),
+                              bfd=node_bfd(lst.name, tor.name), add_paths=paths,
                               description=f"rack {rack.name} ToR"))
         if lst.role != Role.NODE_RR:
             continue
@@ -277,6 +305,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
                                   import_list="RACK-ROUTES", export_list="OWN",
                                   max_prefixes=limits.node, auth=node_auth,
                                   ttl_security=gtsm(lst.name, other),
+                                  bfd=node_bfd(lst.name, other),
                                   description=f"peer route reflector {other}"))
             if lst.name < other:
                 sessions.append(Session(lst.name, my_ip, asn, other, ip, asn, IBGP, False,

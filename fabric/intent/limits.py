@@ -34,12 +34,13 @@ def most_blocks(model: Model, pod_blocks: int) -> int:
     return max(pod_blocks, model.pools.rebalance.max_blocks_per_node)
 
 
-def rack_limits(model: Model, rack: Rack, vips: int) -> RackLimits:
-    """`vips`: how many VIPs nodes of this rack announce."""
+def rack_limits(model: Model, rack: Rack, vips: int, vip_paths: int) -> RackLimits:
+    """`vips`: how many VIPs nodes of this rack announce; `vip_paths`: how many
+    announcements of them there are, each a path of its own to the ToR (add-path)."""
     b = model.bgp
     blocks = [most_blocks(model, n.pod_blocks) for n in rack.nodes]
     node = b.max_prefixes or with_margin(max(blocks, default=0) + vips)
-    whole = b.max_prefixes or with_margin(sum(blocks) + vips)
+    whole = b.max_prefixes or with_margin(sum(blocks) + vip_paths)
     pools = model.pools
     # A core sends every rack pool and VIP of the fabric: bound by the pools, not
     # by the racks there are today, so a rack added elsewhere changes no ToR.

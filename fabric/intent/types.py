@@ -80,6 +80,9 @@ class Peer:
     default_originate: bool = False
     auth: str | None = None          # secret placeholder, never the secret
     ttl_security: bool = False       # GTSM, one hop: only directly connected peers
+    bfd: bool = False                # BFD with the device's timers
+    add_paths: int = 0               # send up to this many paths per prefix (ADD-PATH)
+    add_path_receive: bool = False   # take several paths per prefix from this peer
     description: str = ""
 
     @property
@@ -115,6 +118,8 @@ class Device:
     multipath_relax: bool
     cluster_id: IPv4Address | None
     max_prefix_restart: int          # minutes a session over its prefix limit stays down
+    bfd_interval: int                # ms between BFD packets, sent and expected
+    bfd_multiplier: int              # packets missed before BFD declares the peer down
     peers: list[Peer] = field(default_factory=list)
     prefix_lists: list[PrefixList] = field(default_factory=list)
     originate: list[IPv4Network] = field(default_factory=list)

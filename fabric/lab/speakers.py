@@ -1,4 +1,4 @@
-"""Start and stop the lab's speakers: FRR (zebra + bgpd, one pathspace per switch)
+"""Start and stop the lab's speakers: FRR (zebra, bfdd and bgpd, one pathspace per switch)
 and gobgpd (one per node, gRPC on a Unix socket under the lab's run directory)."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _kill(pid: int, marker: str, sig: int = signal.SIGTERM, wait: float = 5) -> 
 class FrrInstance:
     """zebra + bgpd of one switch, in its namespace, under FRR pathspace `netns`."""
 
-    daemons = ("zebra", "bgpd")
+    daemons = ("zebra", "bfdd", "bgpd")
 
     def __init__(self, netns: str, run_dir: Path):
         self.netns = netns

@@ -333,9 +333,10 @@ def _announcements(m: ParsedModel) -> tuple[list[tuple[int, str, str]],
                               f"{len(vips[n.name])} VIP(s)"))
         if r.discovery == Discovery.ROUTE_REFLECTOR:
             blocks = sum(n.pod_blocks for n in r.nodes)
-            node_side.append((blocks + len(rack_vips), r.name,
+            paths = sum(len(vips[n.name]) for n in r.nodes)   # one per announcer: add-path
+            node_side.append((blocks + paths, r.name,
                               f"a route reflector of rack {r.name} sends ToR {r.tor.name} "
-                              f"{blocks} pod block(s) and {len(rack_vips)} VIP(s)"))
+                              f"{blocks} pod block(s) and {paths} VIP path(s)"))
         core_side.append((1 + len(rack_vips), r.name, f"ToR {r.tor.name} sends each core "
                                                       f"its rack pool and {len(rack_vips)} "
                                                       "VIP(s)"))
@@ -370,6 +371,13 @@ def _capabilities(m: ParsedModel) -> None:
             wanted[tor.platform].append(("gtsm_ibgp", tor.path, f"ToR {tor.name}"))
             for s in r.rr_switches:
                 wanted[s.platform].append(("gtsm_ibgp", s.path, f"switch RR {s.name}"))
+        if m.bgp.bfd.core_links:
+            wanted[tor.platform].append(("bfd", tor.path, f"ToR {tor.name}"))
+        if m.bgp.ecmp > 1:
+            # Reflectors pass on every path, and a ToR takes them (intent/build.py).
+            wanted[tor.platform].append(("add_paths", tor.path, f"ToR {tor.name}"))
+            for s in r.rr_switches:
+                wanted[s.platform].append(("add_paths", s.path, f"switch RR {s.name}"))
         if r.discovery == Discovery.DYNAMIC:
             wanted[tor.platform].append(("dynamic_neighbors", tor.path, f"ToR {tor.name}"))
             wanted[tor.platform].append(("listen_limit", tor.path, f"ToR {tor.name}"))
@@ -399,14 +407,22 @@ def _capabilities(m: ParsedModel) -> None:
             wanted[c.platform].append(("bmp", c.path, f"core {c.name}"))
         if m.bgp.gtsm:
             wanted[c.platform].append(("gtsm", c.path, f"core {c.name}"))
+        if m.bgp.bfd.core_links:
+            wanted[c.platform].append(("bfd", c.path, f"core {c.name}"))
+    if m.bgp.bfd.nodes and any(r.nodes for r in m.racks):
+        # Once for all nodes: they all run GoBGP.
+        wanted["gobgp"].append(("bfd", ("defaults", "bgp", "bfd", "nodes"), "nodes"))
     for platform, needs in sorted(wanted.items()):
         caps = platforms.capabilities(platform)
+        notes = platforms.get(platform).notes
         for feature, path, who in needs:
             level = caps.get(feature, "no")
             if level == "yes":
                 continue
             why = platforms.FEATURES[feature]
             msg = f"{who}: platform {platform} lacks {why}"
+            if feature in notes:
+                msg += f" ({notes[feature]})"
             if feature == "md5_dynamic":
                 line = m.diag.locate(("defaults", "auth", "nodes"))[0]
                 msg += (f", which defaults.auth.nodes (line {line}) asks for; remove it or use "

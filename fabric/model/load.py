@@ -18,6 +18,7 @@ from fabric.model.digest import section_digests
 from fabric.model.schema import check_structure, describe
 from fabric.model.source import load_yaml
 from fabric.model.types import (
+    Bfd,
     BgpDefaults,
     BmpCollector,
     Core,
@@ -95,6 +96,7 @@ def _parse(d: dict[str, Any], digests: dict[str, str], diag: Diagnostics) -> Par
     defaults = d.get("defaults", {})
     b = defaults.get("bgp", {})
     gr = b.get("graceful_restart", {})
+    bfd = b.get("bfd", {})
     base = BgpDefaults()
     bgp = BgpDefaults(
         keepalive=b.get("keepalive", base.keepalive),
@@ -108,6 +110,10 @@ def _parse(d: dict[str, Any], digests: dict[str, str], diag: Diagnostics) -> Par
         max_prefix_restart=b.get("max_prefix_restart", base.max_prefix_restart),
         gtsm=b.get("gtsm", base.gtsm),
         listen_limit=b.get("listen_limit", base.listen_limit),
+        bfd=Bfd(core_links=bfd.get("core_links", base.bfd.core_links),
+                nodes=bfd.get("nodes", base.bfd.nodes),
+                interval=bfd.get("interval", base.bfd.interval),
+                multiplier=bfd.get("multiplier", base.bfd.multiplier)),
     )
     auth = defaults.get("auth", {})
     bmp = tuple(BmpCollector(c["name"], _ip(c["address"]), c["port"])

@@ -16,6 +16,17 @@ class Discovery(StrEnum):
 
 
 @dataclass(frozen=True)
+class Bfd:
+    """BFD (RFC 5880) on BGP sessions: a silent link is noticed in interval ×
+    multiplier instead of the hold time."""
+
+    core_links: bool = True      # every ToR–core session
+    nodes: bool = False          # node sessions, where the node speaker has BFD
+    interval: int = 300          # ms, transmit and receive
+    multiplier: int = 3
+
+
+@dataclass(frozen=True)
 class BgpDefaults:
     keepalive: int = 3
     hold: int = 9
@@ -33,6 +44,7 @@ class BgpDefaults:
     # GTSM (RFC 5082, one hop) on every session whose two ends support it.
     gtsm: bool = True
     listen_limit: int = 200
+    bfd: Bfd = Bfd()
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ FEATURES = {
     "route_reflector": "route reflection",
     "gtsm": "GTSM (TTL security, RFC 5082) on eBGP sessions",
     "gtsm_ibgp": "GTSM (TTL security, RFC 5082) on iBGP sessions",
+    "bfd": "BFD (RFC 5880) on BGP sessions",
+    "add_paths": "ADD-PATH (RFC 7911): a route reflector passing on every path, not only its best",
     "select_defer_time": "a select_defer_time setting (a restarting speaker's wait for "
                          "End-of-RIB: the device's own applies)",
 }
@@ -44,7 +46,7 @@ KINDS = ("switch", "node")
 _OPTIONAL = (str, type(None))
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "description": str, "kind": str, "capabilities": dict, "defaults": dict,
-    "default_lines": list, "files": dict, "driver": _OPTIONAL, "netmiko": _OPTIONAL,
+    "notes": dict, "default_lines": list, "files": dict, "driver": _OPTIONAL, "netmiko": _OPTIONAL,
     "hier_config": _OPTIONAL, "napalm": _OPTIONAL, "ansible_network_os": str}
 
 
@@ -54,6 +56,7 @@ class Platform:
     description: str
     kind: str                        # switch | node
     capabilities: dict[str, str]     # feature → yes | warn | no
+    notes: dict[str, str]            # feature → why it is not "yes", for validate to say
     defaults: dict[str, int]         # keepalive, hold, restart_time, ... where known
     default_lines: tuple[str, ...]   # the defaults as the running config would show them
     files: dict[str, str]            # build/ path pattern → template
@@ -98,7 +101,10 @@ def _read(name: str) -> Platform:
         raise DescriptorError(f"{where}: kind: expected one of {KINDS}")
     if data["kind"] == "switch" and not data["driver"]:
         raise DescriptorError(f"{where}: a switch platform needs a driver")
-    return Platform(name, data["description"], data["kind"], dict(caps), dict(data["defaults"]),
+    if not set(data["notes"]) <= set(FEATURES):
+        raise DescriptorError(f"{where}: notes: expected features of {sorted(FEATURES)}")
+    return Platform(name, data["description"], data["kind"], dict(caps), dict(data["notes"]),
+                    dict(data["defaults"]),
                     tuple(data["default_lines"]), dict(data["files"]), data["driver"],
                     data["netmiko"], data["hier_config"], data["napalm"],
                     data["ansible_network_os"])

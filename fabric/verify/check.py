@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from ipaddress import IPv4Network
 
-from fabric.intent.types import Discovery, Intent
+from fabric.intent.types import Discovery, Intent, Rack
 from fabric.observed import Neighbor, Route
 
 
@@ -104,6 +104,15 @@ def _route(device: str, o: Observed, prefix: str, hops: set[str], exact: bool,
     return Result(check, device, prefix, want, seen, ok)
 
 
+def _every_path(intent: Intent, rack: Rack) -> bool:
+    """Whether the rack's ToR holds one path per announcer: it peers with the nodes
+    itself, or every route reflector passes on all its paths (add-path). Otherwise
+    each reflector passes on its best, and the ToR sees a subset."""
+    return rack.discovery == Discovery.DYNAMIC or all(
+        any(p.name == rack.tor and p.add_paths for p in intent.devices[rr].peers)
+        for rr in rack.route_reflectors)
+
+
 def _routes(intent: Intent, obs: dict[str, Observed]) -> list[Result]:
     devs = intent.devices
     out: list[Result] = []
@@ -136,9 +145,7 @@ def _routes(intent: Intent, obs: dict[str, Observed]) -> list[Result]:
             by_rack.setdefault(devs[who].rack_name, set()).add(str(devs[who].router_id))
         for rack_name, hops in sorted(by_rack.items()):
             rack = intent.racks[rack_name]
-            # Route reflectors pass on one best path each (no add-path): the ToR of an
-            # RR-mode rack sees a subset of the announcers.
-            exact = rack.discovery == Discovery.DYNAMIC
+            exact = _every_path(intent, rack)
             out.append(_route(rack.tor, obs[rack.tor], prefix, hops, exact, "ecmp"))
         for core in intent.cores:
             hops = {str(intent.racks[r].uplinks[core].network_address + 1)

@@ -15,4 +15,6 @@ def structured(device: Device, intent: Intent) -> dict[str, Any]:
     ctx = context(device, intent)
     ctx["restart_time_is_default"] = device.restart_time == defaults["restart_time"]
     ctx["stalepath_time_is_default"] = device.stalepath_time == defaults["stalepath_time"]
+    ctx["bfd_interval_is_default"] = device.bfd_interval == defaults["bfd_interval"]
+    ctx["bfd_multiplier_is_default"] = device.bfd_multiplier == defaults["bfd_multiplier"]
     return ctx
