@@ -57,7 +57,8 @@ def owned(text: str) -> list[tuple[int, str]]:
     """The (depth, line)s of the owned sections, order-insensitive, keys masked,
     default-valued lines left out."""
     def mine(line: str) -> bool:
-        return line in ("feature bgp",) or line.startswith("router bgp ") or (
+        return line in ("feature bgp", "feature bfd") or line.startswith(
+            ("router bgp ", "bfd interval ", "route-map ALL-PATHS ")) or (
             line.startswith("ip prefix-list ") and line.split()[2] != "OTHER")
     items = helpers.owned_sorted(config_items(text), mine)
     return sorted((d, re.sub(r"^password \d? ?\S+$", "password K", ln)) for d, ln in items
@@ -66,7 +67,8 @@ def owned(text: str) -> list[tuple[int, str]]:
 
 def unrelated(sim: NxosSimulator) -> list[str]:
     return [ln for ln in sim.device.lines()
-            if not ln.startswith(("feature bgp", "router bgp "))
+            if not ln.startswith(("feature bgp", "feature bfd", "bfd interval ", "router bgp ",
+                                  "route-map ALL-PATHS "))
             and not (ln.startswith("ip prefix-list ") and " OTHER " not in ln)]
 
 

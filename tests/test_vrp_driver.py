@@ -67,14 +67,14 @@ def with_keys(text: str) -> str:
 
 def owned_sorted(text: str) -> list[tuple[int, str]]:
     def owned(line: str) -> bool:
-        return line.startswith("bgp ") or line == "bmp" or (
+        return line.startswith("bgp ") or line in ("bmp", "bfd") or (
             line.startswith("ip ip-prefix ") and line.split()[2] != "OTHER")
     return helpers.owned_sorted(config_items(text), owned)
 
 
 def unrelated(sim: VrpSimulator) -> list[str]:
     return [ln for ln in sim.device.lines()
-            if not ln.startswith(("bgp ", "bmp"))
+            if not ln.startswith(("bgp ", "bmp")) and ln != "bfd"
             and not (ln.startswith("ip ip-prefix ") and " OTHER " not in ln)]
 
 

@@ -373,6 +373,7 @@ def _capabilities(m: ParsedModel) -> None:
                 wanted[s.platform].append(("gtsm_ibgp", s.path, f"switch RR {s.name}"))
         if m.bgp.bfd.core_links:
             wanted[tor.platform].append(("bfd", tor.path, f"ToR {tor.name}"))
+            wanted[tor.platform].append(("bfd_timers", tor.path, f"ToR {tor.name}"))
         if m.bgp.ecmp > 1:
             # Reflectors pass on every path, and a ToR takes them (intent/build.py).
             wanted[tor.platform].append(("add_paths", tor.path, f"ToR {tor.name}"))
@@ -409,6 +410,7 @@ def _capabilities(m: ParsedModel) -> None:
             wanted[c.platform].append(("gtsm", c.path, f"core {c.name}"))
         if m.bgp.bfd.core_links:
             wanted[c.platform].append(("bfd", c.path, f"core {c.name}"))
+            wanted[c.platform].append(("bfd_timers", c.path, f"core {c.name}"))
     if m.bgp.bfd.nodes and any(r.nodes for r in m.racks):
         # Once for all nodes: they all run GoBGP.
         wanted["gobgp"].append(("bfd", ("defaults", "bgp", "bfd", "nodes"), "nodes"))

@@ -37,6 +37,7 @@ FEATURES = {
     "gtsm": "GTSM (TTL security, RFC 5082) on eBGP sessions",
     "gtsm_ibgp": "GTSM (TTL security, RFC 5082) on iBGP sessions",
     "bfd": "BFD (RFC 5880) on BGP sessions",
+    "bfd_timers": "BFD timers outside interface config (the model names no ports)",
     "add_paths": "ADD-PATH (RFC 7911): a route reflector passing on every path, not only its best",
     "select_defer_time": "a select_defer_time setting (a restarting speaker's wait for "
                          "End-of-RIB: the device's own applies)",

@@ -18,6 +18,6 @@ def context(device: Device, intent: Intent) -> dict[str, Any]:
         # Numbered BMP servers, for the CLIs that refer to a server by index.
         "bmp": list(enumerate(device.bmp, start=1)),
         "bfd": any(p.bfd for p in device.peers),
-        "add_paths": any(p.add_paths for p in device.peers),
+        "add_paths": max((p.add_paths for p in device.peers), default=0),   # paths sent
         "add_path_receive": any(p.add_path_receive for p in device.peers),
     }

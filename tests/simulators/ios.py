@@ -362,6 +362,8 @@ SPECS: dict[str, list[Spec]] = {
         S(f"{NB} bmp-activate {{ all | server <n:int:1-4095> }}", key=(0, 1, 2),
           check=_c_neighbor),
         S(f"{NB} ttl-security hops <h:int:1-254>", key=(0, 1, 2), check=_c_neighbor),
+        S(f"{NB} fall-over bfd [ {{ single-hop | multi-hop }} ]", key=(0, 1, 2, 3),
+          check=_c_neighbor),                               # [2nd: Google Cloud BFD guide]
         S(f"{NB} update-source <if:ifname>", key=(0, 1, 2), check=_c_neighbor),
         S(f"{NB} timers <k:int:0-65535> <h:int:0-65535>", key=(0, 1, 2), check=_c_neighbor),
         S(f"{NB} shutdown", key=(0, 1, 2), check=_c_neighbor),
@@ -382,6 +384,14 @@ SPECS: dict[str, list[Spec]] = {
         S("aggregate-address <ip:ip> <m:mask> [ as-set ] [ summary-only ]", key=(0, 1, 2)),
         S("maximum-paths <n:int:1-32>", key=(0,)),
         S("maximum-paths ibgp <n:int:1-32>", key=(0, 1)),
+        # [doc: "BGP Additional Paths", IOS-XE 16.7 configuration guide]
+        S("bgp additional-paths select { all | best <n:int:2-3> | group-best }",
+          key=(0, 1, 2)),
+        S("bgp additional-paths { send [ receive ] | receive }", key=(0, 1)),
+        S(f"{NB} advertise additional-paths {{ all | best <n:int:2-3> | group-best }}",
+          key=(0, 1, 2, 3), check=_c_neighbor),
+        S(f"{NB} additional-paths {{ send [ receive ] | receive | disable }}",
+          key=(0, 1, 2), check=_c_neighbor),
         S("network <ip:ip> [ mask <m:mask> ]", key=(0, 1)),
         S(f"{NB} activate", key=(0, 1, 2), check=_c_neighbor),
         S(f"{NB} route-reflector-client", key=(0, 1, 2), check=_c_neighbor),

@@ -148,10 +148,10 @@ ERRORS = {
 }
 NO_FILE = "No such file or directory"
 
-EXEC, CONF, IFACE, RTR, RAF, NBR, NAF, TPL, TAF, BMP = (
+EXEC, CONF, IFACE, RTR, RAF, NBR, NAF, TPL, TAF, BMP, RMAP = (
     "exec", "config", "config-if", "config-router", "config-router-af",
     "config-router-neighbor", "config-router-neighbor-af", "config-router-ptmp",
-    "config-router-ptmp-af", "config-router-bmp")
+    "config-router-ptmp-af", "config-router-bmp", "config-route-map")
 FEATURES = ("bgp", "lldp", "ssh", "interface-vlan", "lacp", "bfd", "scp-server", "nxapi",
             "ospf", "vpc", "telnet")
 
@@ -208,6 +208,11 @@ def _c_router(d: NxosDialect, m: Match) -> str | None:
     return None
 
 
+def _c_bfd(d: NxosDialect, m: Match) -> str | None:
+    """BFD commands exist only once `feature bfd` is on [doc: tech note 221944]."""
+    return None if d.device.root.find(("feature", "bfd")) is not None else ERRORS["unrecognized"]
+
+
 def _c_max_peers(d: NxosDialect, m: Match) -> str | None:
     if "/" not in d.view.caps.get("a", ""):
         return "% maximum-peers is allowed only for prefix peers"           # [guess]
@@ -261,6 +266,7 @@ SESSION = [
     S("update-source <if:ifname>", key=(0,)),
     S("ebgp-multihop <n:int:2-255>", key=(0,)),
     S("ttl-security hops <h:int:1-254>", key=(0, 1)),     # [2nd: Batfish CiscoNxos_bgp.g4]
+    S("bfd", key=(0,), check=_c_bfd),
     S("shutdown", key=(0,)),
 ]
 PEER_AF = [
@@ -270,6 +276,8 @@ PEER_AF = [
     S("send-community [ extended ]", key=(0, 1)),
     S("soft-reconfiguration inbound", key=(0, 1)),
     S("prefix-list <n:name> { in | out }", key=(0, 2)),
+    # [2nd: Ansible nxos_bgp_neighbor_af `capability.additional_paths`]
+    S("capability additional-paths { send | receive } [ disable ]", key=(0, 1, 2)),
     # [doc: Nexus 3548 command reference, `maximum-prefix maximum [threshold] [restart
     # restart-interval] [warning-only]`]
     S("maximum-prefix <n:int:1-300000> [ <th:int:1-100> ] [ { restart <r:int:1-65535> | "
@@ -285,8 +293,14 @@ SPECS: dict[str, list[Spec]] = {
           "[ ge <ge:masklen> ] [ le <le:masklen> ]", key=(0, 1, 2, 3),
           transform=_t_prefix_list, check=_c_prefix("p")),
         S("interface <if:ifname>", key=(0, 1), view=IFACE),
+        # [doc: Cisco tech note 221944, global BFD timers: ms 50-999, multiplier 1-50]
+        S("bfd interval <t:int:50-999> min_rx <r:int:50-999> multiplier <m:int:1-50>",
+          key=(0, 1), check=_c_bfd),
+        S("route-map <n:name:63> { permit | deny } <s:int:0-65535>", key=(0, 1, 3),
+          view=RMAP),
         S("router bgp <asn:int:1-4294967295>", key=(0, 1), view=RTR, check=_c_router),
     ],
+    RMAP: [S("set path-selection all advertise", key=(0, 1))],    # [2nd: nxos_route_maps]
     IFACE: [
         S("description <t:text>", key=(0,)),
         S("ip address <p:word>", key=(0, 1), check=_c_prefix("p", host_bits=True)),
@@ -312,6 +326,9 @@ SPECS: dict[str, list[Spec]] = {
         S("network <p:word>", key=(0, 1), check=_c_prefix("p")),
         S("maximum-paths ibgp <n:int:1-64>", key=(0, 1)),
         S("maximum-paths <n:int:1-64>", key=(0,)),
+        # [2nd: Ansible nxos_bgp_af `additional_paths`]
+        S("additional-paths { send | receive }", key=(0, 1)),
+        S("additional-paths selection route-map <n:name:63>", key=(0, 1)),
     ],
     BMP: [
         S("address <ip:ip> port-number <port:int:1-65535>", key=(0,)),
@@ -355,6 +372,7 @@ UNDO_SESSION = [
     S("update-source [ <if:ifname> ]", key=(0,)),
     S("ebgp-multihop [ <n:int:2-255> ]", key=(0,)),
     S("ttl-security hops [ <h:int:1-254> ]", key=(0, 1)),
+    S("bfd", key=(0,)),
     S("shutdown", key=(0,)),
     S("address-family ipv4 unicast", key=(0, 1, 2)),
 ]
@@ -365,6 +383,7 @@ UNDO_PEER_AF = [
     S("send-community [ extended ]", key=(0, 1)),
     S("soft-reconfiguration inbound", key=(0, 1)),
     S("prefix-list <n:name> { in | out }", key=(0, 2)),
+    S("capability additional-paths { send | receive } [ disable ]", key=(0, 1, 2)),
     S("maximum-prefix [ <n:int:1-300000> ] [ <th:int:1-100> ] [ { restart <r:int:1-65535> "
       "| warning-only } ]", key=(0,)),
 ]
@@ -376,8 +395,13 @@ UNDO: dict[str, list[Spec]] = {
         S("ip prefix-list <n:name> [ seq <s:int:1-4294967294> ]", key=(0, 1, 2, 3),
           prefix=True),
         S("interface <if:ifname>", key=(0, 1)),
+        S("bfd interval [ <t:int:50-999> min_rx <r:int:50-999> multiplier <m:int:1-50> ]",
+          key=(0, 1)),
+        S("route-map <n:name:63> [ { permit | deny } <s:int:0-65535> ]", key=(0, 1, 3),
+          prefix=True),
         S("router bgp <asn:int:1-4294967295>", key=(0, 1), check=_c_undo_router),
     ],
+    RMAP: [S("set path-selection all advertise", key=(0, 1))],
     IFACE: [
         S("description [ <t:text> ]", key=(0,)),
         S("ip address [ <p:word> ]", key=(0, 1)),
@@ -403,6 +427,8 @@ UNDO: dict[str, list[Spec]] = {
         S("network <p:word>", key=(0, 1)),
         S("maximum-paths ibgp [ <n:int:1-64> ]", key=(0, 1)),
         S("maximum-paths [ <n:int:1-64> ]", key=(0,)),
+        S("additional-paths { send | receive }", key=(0, 1)),
+        S("additional-paths selection route-map [ <n:name:63> ]", key=(0, 1)),
     ],
     BMP: [S("address [ <ip:ip> port-number <port:int:1-65535> ]", key=(0,)),
           S("description [ <t:text> ]", key=(0,))],
@@ -579,17 +605,18 @@ ACTIONS: dict[str, list[Spec]] = {
         *SHOWS,
     ],
 }
-for _view in (CONF, IFACE, RTR, RAF, NBR, NAF, TPL, TAF, BMP):
+for _view in (CONF, IFACE, RTR, RAF, NBR, NAF, TPL, TAF, BMP, RMAP):
     ACTIONS[_view] = [S("exit", run=_x_exit), S("end", run=_x_end), *SHOWS]
 
 PROMPTS = {EXEC: "", CONF: "(config)", IFACE: "(config-if)", RTR: "(config-router)",
            RAF: "(config-router-af)", NBR: "(config-router-neighbor)",
            NAF: "(config-router-neighbor-af)", TPL: "(config-router-ptmp)",
-           TAF: "(config-router-ptmp-af)", BMP: "(config-router-bmp)"}
+           TAF: "(config-router-ptmp-af)", BMP: "(config-router-bmp)",
+           RMAP: "(config-route-map)"}
 
 # Top-level sections in display order [guess beyond the rough order seen in configs].
-RANK = [("hostname", 1), ("feature", 5), ("username", 10), ("ip prefix-list", 20),
-        ("interface", 30), ("router bgp", 40)]
+RANK = [("hostname", 1), ("feature", 5), ("username", 10), ("bfd", 15),
+        ("ip prefix-list", 20), ("route-map", 25), ("interface", 30), ("router bgp", 40)]
 
 
 def _rank(node: Node) -> int:

@@ -115,9 +115,9 @@ UNCOMMITTED = ("Warning: Uncommitted configurations found, commit them before ex
 CHOOSE = "Error: Please choose 'YES', 'NO' or 'CANCEL' first before pressing 'Enter'. [Y/N/C]:"
 NO_PEER = "Error: The peer does not exist."
 
-USER, SYSTEM, IFACE, AAA, BMP, BMPS, BMPM, BGP, BGP4 = (
+USER, SYSTEM, IFACE, AAA, BMP, BMPS, BMPM, BGP, BGP4, BFD = (
     "user", "system", "interface", "aaa", "bmp", "bmp-session", "bmp-monitor", "bgp",
-    "bgp-ipv4")
+    "bgp-ipv4", "bfd")
 
 
 # --------------------------------------------------------------------------- secrets
@@ -176,6 +176,13 @@ def _c_peer_form(d: VrpDialect, m: Match) -> str | None:
     return ERRORS["wrong"] if " " in m.caps["p"] else None       # no subnet peers on VRP
 
 
+def _c_bfd(d: VrpDialect, m: Match) -> str | None:
+    """[doc: NE8000 VRP8, `peer bfd`: "BFD has been enabled in the system view"]."""
+    if d.device.root.find(("bfd",)) is None:
+        return "Error: Please enable BFD in global mode first."                 # [guess]
+    return _c_peer_form(d, m)
+
+
 def _c_description(d: VrpDialect, m: Match) -> str | None:
     """[doc: CE6800 V300R023C00, `peer description`: "Letters, digits, and spaces are
     supported", 1-255 characters]."""
@@ -223,8 +230,10 @@ SPECS: dict[str, list[Spec]] = {
           "<len:masklen> [ greater-equal <ge:masklen> ] [ less-equal <le:masklen> ]",
           key=(0, 1, 2, 3), transform=_t_prefix),
         S("bmp", key=(0,), view=BMP),
+        S("bfd", key=(0,), view=BFD),               # [doc: NE8000 VRP8, `peer bfd enable`]
         S("bgp <asn:int:1-4294967295>", key=(0,), view=BGP),
     ],
+    BFD: [],
     IFACE: [
         S("description <t:text>", key=(0,)),
         S("ip address <ip:ip> <m:mask>", key=(0, 1), transform=_t_ip_address),
@@ -267,6 +276,10 @@ SPECS: dict[str, list[Spec]] = {
         S(f"{PEER} password {{ cipher | simple }} <pw:word>", key=(0, 1, 2),
           check=_c_peer_form, transform=_t_peer_password),
         S(f"{PEER} valid-ttl-hops <h:int:1-255>", key=(0, 1, 2), check=_c_peer_form),
+        # [doc: NE8000 VRP8 command reference, `peer bfd` (BGP view); ms]
+        S(f"{PEER} bfd enable", key=(0, 1, 2), check=_c_bfd),
+        S(f"{PEER} bfd min-tx-interval <tx:int:3-20000> min-rx-interval <rx:int:3-20000> "
+          "detect-multiplier <m:int:3-50>", key=(0, 1, 2, 3), check=_c_bfd),
         S(f"{PEER} connect-interface <if:word>", key=(0, 1, 2), check=_c_peer_form),
         S("ipv4-family unicast", key=(0, 1), view=BGP4),
     ],
@@ -286,6 +299,12 @@ SPECS: dict[str, list[Spec]] = {
         S("aggregate <ip:ip> <m:mask> [ detail-suppressed ]", key=(0, 1, 2)),
         S("reflector cluster-id { <id:ip> | <n:int:1-4294967295> }", key=(0, 1)),
         S("network <ip:ip> <m:mask>", key=(0, 1, 2)),
+        # [doc: NE8000 VRP8 command reference: 2-64]
+        S("bestroute add-path path-number <n:int:2-64>", key=(0, 1)),
+        S(f"{PEER} capability-advertise add-path {{ send | receive | both }}",
+          key=(0, 1, 2, 3), check=_c_peer_form),
+        S(f"{PEER} advertise add-path path-number <n:int:2-64>", key=(0, 1, 2, 3),
+          check=_c_peer_form),
     ],
 }
 
@@ -353,6 +372,7 @@ UNDO: dict[str, list[Spec]] = {
         S("ip ip-prefix <n:name:169> [ index <i:int:1-4294967295> ]", key=(0, 1, 2, 3),
           prefix=True),
         S("bmp", key=(0,)),
+        S("bfd", key=(0,)),
         S("bgp <asn:int:1-4294967295>", key=(0,), run=_undo_bgp),
     ],
     IFACE: [
@@ -380,6 +400,8 @@ UNDO: dict[str, list[Spec]] = {
         S(f"{PEER} description", key=(0, 1, 2)),
         S(f"{PEER} password", key=(0, 1, 2)),
         S(f"{PEER} valid-ttl-hops", key=(0, 1, 2)),
+        S(f"{PEER} bfd enable", key=(0, 1, 2)),
+        S(f"{PEER} bfd min-tx-interval", key=(0, 1, 2, 3)),
         S(f"{PEER} connect-interface", key=(0, 1, 2)),
         S("ipv4-family unicast", key=(0, 1)),
     ],
@@ -394,6 +416,9 @@ UNDO: dict[str, list[Spec]] = {
         S("load-balancing as-path-ignore", key=(0, 1)),
         S("aggregate <ip:ip> <m:mask>", key=(0, 1, 2)),
         S("reflector cluster-id", key=(0, 1)),
+        S("bestroute add-path", key=(0, 1)),
+        S(f"{PEER} capability-advertise add-path", key=(0, 1, 2, 3)),
+        S(f"{PEER} advertise add-path", key=(0, 1, 2, 3)),
     ],
 }
 
@@ -524,7 +549,7 @@ ACTIONS: dict[str, list[Spec]] = {
            S("quit", run=_x_quit), S("save", run=_x_save),
            S("rollback configuration last <n:int:1-80>", run=_x_rollback), *DISPLAYS],
 }
-for _view in (SYSTEM, IFACE, AAA, BMP, BMPS, BMPM, BGP, BGP4):
+for _view in (SYSTEM, IFACE, AAA, BMP, BMPS, BMPM, BGP, BGP4, BFD):
     ACTIONS[_view] = CONFIG_ACTIONS
 
 MODULES = {"bgp": 40}
@@ -670,6 +695,7 @@ class VrpDialect(CliDialect):
                        + (f"-{session.caps['a']}" if session.caps.get("a") else ""))
         suffix = {
             SYSTEM: "", BGP: "-bgp", BGP4: "-bgp-af-ipv4", AAA: "-aaa", BMP: "-bmp",
+            BFD: "-bfd",
             BMPS: bmp_session,
             BMPM: bmp_session + "-monitor-public",                             # [guess]
             IFACE: f"-{view.caps.get('if', '')}",

@@ -69,6 +69,8 @@ class Dialect:
     # them, so a comparison drops them on both sides (else a plan never ends).
     DEFAULTS: ClassVar[frozenset[str]] = frozenset()
     INDENT: ClassVar[int] = 1                   # spaces per level in hier_config's text
+    # Lines that open a view even with nothing configured under it (VRP's `bfd`).
+    EMPTY_VIEWS: ClassVar[frozenset[str]] = frozenset()
     hier_driver: ClassVar[type[HConfigDriverBase]]  # the hier_config driver class
 
     # Per vendor, the module's functions as `staticmethod(config_items)`.

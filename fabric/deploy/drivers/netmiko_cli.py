@@ -210,7 +210,7 @@ class NetmikoCliDriver(UndoDialect, TrackedCommit, SwitchSession):
 
     def _push(self, node: HConfig | HConfigChild, prompt: str) -> str:
         for child in sorted(node.children):
-            if child.children:
+            if child.children or child.text in self.EMPTY_VIEWS:
                 inner = self._push_line(child.text, prompt, opens_view=True)
                 inner = self._push(child, inner)
                 _lines, back = self._send("quit")

@@ -1,7 +1,7 @@
 """Cisco NX-OS as text, without I/O: how a config reads (two spaces per level), what
-this tool owns on a switch (`feature bgp`, the `router bgp` section with the BMP
-servers inside it, and the `ip prefix-list` entries whose names the candidate
-contains), the key forms, the full replace file NX-OS wants, the remediation
+this tool owns on a switch (`feature bgp` and `feature bfd`, the global BFD timers,
+the `router bgp` section with the BMP servers inside it, and the `ip prefix-list` and
+`route-map` entries whose names the candidate contains), the key forms, the full replace file NX-OS wants, the remediation
 hier_config computes, and the device's answers the driver reads.
 
 `remediation(running, intended)` is what the driver's `compare_config()` shows for
@@ -54,19 +54,25 @@ def config_items(text: str) -> Items:
 
 
 def owned_kind(head: str) -> str | None:
-    """"feature" for `feature bgp`, "bgp" for `router bgp N`, "pl:NAME" for `ip
-    prefix-list NAME ...`, else None."""
-    if head == "feature bgp":
+    """"feature" for `feature bgp` and `feature bfd`, "bfd" for the global BFD timers,
+    "bgp" for `router bgp N`, "pl:NAME" for `ip prefix-list NAME ...` and
+    "pl:route-map NAME" for `route-map NAME ...` (owned when the candidate has one of
+    that name, as prefix lists are), else None."""
+    if head in ("feature bgp", "feature bfd"):
         return "feature"
+    if head.startswith("bfd interval "):
+        return "bfd"
     if re.match(r"^router bgp \d+(?:\.\d+)?$", head):
         return "bgp"
     if m := re.match(r"^ip prefix-list (\S+) ", head):
         return f"pl:{m.group(1)}"
+    if m := re.match(r"^route-map (\S+) ", head):
+        return f"pl:route-map {m.group(1)}"
     return None
 
 
 def _is_owned(kind: str | None, names: set[str]) -> bool:
-    return kind in ("feature", "bgp") or (
+    return kind in ("feature", "bfd", "bgp") or (
         kind is not None and kind.startswith("pl:") and kind[3:] in names)
 
 
@@ -97,6 +103,8 @@ def replace_file(running: str, candidate: Items, names: set[str]) -> str:
         kind = owned_kind(s[0][1]) or ""
         if kind == "feature":
             feature += s
+        elif kind == "bfd":
+            rest += s
     for s in sections(candidate):
         if (owned_kind(s[0][1]) or "").startswith("pl:"):
             rest += s
@@ -219,7 +227,7 @@ class NxosDialect(Dialect):
     INDENT = 2
     config_items = staticmethod(config_items)
     owned_kind = staticmethod(owned_kind)
-    owned_text = "feature bgp, router bgp, ip prefix-list"
+    owned_text = "feature bgp, feature bfd, bfd interval, router bgp, ip prefix-list, route-map"
     # Hidden unless `show running-config all` [2nd: NX-OS BGP configuration guide
     # defaults]: GR is on by default; `timers 60 180` also under neighbors/templates.
     # The descriptor's default lines.

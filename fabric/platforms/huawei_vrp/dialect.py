@@ -80,11 +80,11 @@ def config_items(text: str) -> Items:
 
 
 def owned_kind(head: str) -> str | None:
-    """"bgp", "bmp", "pl:NAME" for an owned top-level line; None for any other."""
+    """"bgp", "bmp", "bfd", "pl:NAME" for an owned top-level line; None for any other."""
     if re.match(r"^bgp \d+$", head):
         return "bgp"
-    if head == "bmp":
-        return "bmp"
+    if head in ("bmp", "bfd"):
+        return head
     if m := re.match(r"^ip ip-prefix (\S+) ", head):
         return f"pl:{m.group(1)}"
     return None
@@ -138,7 +138,8 @@ class VrpDialect(UndoDialect):
     PROMPT, QUESTION, PROMPT_LINE, SECRET = PROMPT, QUESTION, PROMPT_LINE, SECRET
     config_items = staticmethod(config_items)
     owned_kind = staticmethod(owned_kind)
-    owned_text = "the bgp view, the bmp view, ip ip-prefix"
+    owned_text = "the bgp view, the bmp view, the bfd view, ip ip-prefix"
+    EMPTY_VIEWS = frozenset({"bfd"})     # BFD on globally: a view, empty here
     # Shown only when not the default [doc: the CE command reference's defaults].
     DEFAULTS = PLATFORM.shown_defaults()
     PEER_ID = PEER_ID
