@@ -60,7 +60,8 @@ SWITCH_KINDS = {k.platform: k for k in (
         " local-user admin service-type ssh\n#\ninterface 10GE1/0/1\n description uplink\n"
         " ip address 10.0.0.1 255.255.255.254\n undo shutdown\n#\n"
         "ip ip-prefix OTHER index 10 permit 10.0.0.0 8\n#\nreturn\n",
-        lambda ln: ln.startswith("bgp ") or ln == "bmp" or _not_other(ln, "ip ip-prefix "),
+        lambda ln: ln.startswith("bgp ") or ln in ("bmp", "bfd")
+        or _not_other(ln, "ip ip-prefix "),
         "peer NODES listen-net 10.64.0.0 24",
         r"^\+ +ip ip-prefix RACK-EXPORT index \d+ permit 10\.61\.0\.20 32$"),
     SwitchKind(
@@ -80,7 +81,8 @@ SWITCH_KINDS = {k.platform: k for k in (
         "hostname {name}\nfeature lldp\nusername admin password 0 hunter2 role network-admin\n"
         "ip prefix-list OTHER seq 5 permit 10.0.0.0/8\ninterface Ethernet1/1\n"
         "  description uplink\n  ip address 10.0.0.1/31\n",
-        lambda ln: ln in ("feature bgp",) or ln.startswith("router bgp ")
+        lambda ln: ln in ("feature bgp", "feature bfd")
+        or ln.startswith(("router bgp ", "bfd interval ", "route-map ALL-PATHS "))
         or _not_other(ln, "ip prefix-list "),
         "neighbor 10.64.0.0/24",
         r"^\+ +ip prefix-list RACK-EXPORT seq \d+ permit 10\.61\.0\.20/32$"),

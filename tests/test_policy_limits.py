@@ -121,3 +121,72 @@ def test_gtsm_where_both_ends_support_it(tmp_path: Path) -> None:
         data["defaults"]["bgp"]["gtsm"] = False
     intent = _intent(tmp_path / "off", off)
     assert not any(p.ttl_security for d in intent.devices.values() for p in d.peers)
+
+
+def _both_ends(intent: Intent, s) -> tuple[Peer, Peer]:  # type: ignore[no-untyped-def]
+    a, b = intent.device(s.a), intent.device(s.b)
+    a_peer = next(p for p in a.peers if p.address == s.b_address)
+    b_peer = next(p for p in b.peers
+                  if (p.listen_range is not None and s.a_address in p.listen_range
+                      if s.dynamic else p.address == s.a_address))
+    return a_peer, b_peer
+
+
+def test_bfd_on_every_core_link_and_on_node_sessions_only_where_the_node_has_it(
+        tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from fabric.cli.main import main
+
+    intent = _intent(tmp_path)
+    for s in intent.sessions:
+        ends = _both_ends(intent, s)
+        assert {p.bfd for p in ends} == {s.kind == "ebgp"}, (s.a, s.b)
+    assert {d.bfd_interval for d in intent.devices.values()} == {100}    # the example's
+
+    def nodes_too(data: dict) -> None:
+        data["defaults"]["bgp"]["bfd"] = {"nodes": True}
+    intent = _intent(tmp_path / "nodes", nodes_too)
+    # GoBGP 3.10 has none: the node sessions go without, the core links keep theirs.
+    assert all({p.bfd for p in _both_ends(intent, s)} == {s.kind == "ebgp"}
+               for s in intent.sessions)
+    assert {(d.bfd_interval, d.bfd_multiplier) for d in intent.devices.values()} == {(300, 3)}
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "nodes" / "fabric.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert "defaults.bgp.bfd.nodes: nodes: platform gobgp lacks BFD" in err
+    assert "GoBGP has BFD from 4.6" in err
+    # IOS-XE and Comware take single-hop timers from the interface: said, once each.
+    assert "ToR r03-tor: platform cisco_ios lacks BFD timers outside interface" in err
+    assert "ToR r01-tor: platform h3c_comware lacks BFD timers outside interface" in err
+
+    def off(data: dict) -> None:
+        data["defaults"]["bgp"]["bfd"] = {"core_links": False}
+    intent = _intent(tmp_path / "off", off)
+    assert not any(p.bfd for d in intent.devices.values() for p in d.peers)
+
+
+def test_every_reflector_sends_all_paths_and_the_tor_takes_them(tmp_path: Path) -> None:
+    intent = _intent(tmp_path)
+    ecmp = 8     # the example's
+    for name, rack in intent.racks.items():
+        if rack.discovery == "dynamic":
+            assert _peer(intent, rack.tor, "NODES").add_paths == ecmp, name
+            continue
+        for rr in rack.route_reflectors:
+            assert _peer(intent, rr, rack.tor).add_paths == ecmp
+            assert _peer(intent, rack.tor, rr).add_path_receive
+            clients = [p for p in intent.device(rr).peers if p.rr_client]
+            assert clients and all(p.add_paths == ecmp for p in clients)
+        # The RR's limit toward the ToR: 8 blocks per node (rebalance's cap) and one
+        # path per VIP announcement (r06: .11 by n3, .20 by n3 and n4), a quarter more.
+        names = set(rack.nodes)
+        paths = sum(len(names & set(v.announcers)) for v in intent.vips)
+        assert paths == 3, name
+        assert _peer(intent, rack.tor, rack.route_reflectors[0]).max_prefixes == \
+            (8 * len(rack.nodes) + paths) + (8 * len(rack.nodes) + paths) // 4
+    assert not any(p.add_paths or p.add_path_receive
+                   for p in intent.device("core1").peers)      # eBGP: nothing to reflect
+
+    def single_path(data: dict) -> None:
+        data["defaults"]["bgp"]["ecmp"] = 1
+    intent = _intent(tmp_path / "one", single_path)
+    assert not any(p.add_paths for d in intent.devices.values() for p in d.peers)

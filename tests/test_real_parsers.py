@@ -17,25 +17,46 @@ from conftest import EXAMPLE, FIXTURES, render_model
 pytestmark = pytest.mark.unit
 
 BGPD = "/usr/lib/frr/bgpd"
+BFDD = "/usr/lib/frr/bfdd"
 
 
 # Lines of the integrated config that belong to zebra, not bgpd (vtysh -C checks them).
 ZEBRA_LINES: set[str] = set()
 
 
-def bgpd_check(config: Path) -> str:
-    """Run `bgpd -C` on a copy the frr user can read (bgpd drops root privileges);
-    it exits 0 even on errors, so return its log for the caller to judge."""
+def _split_bfd(text: str) -> tuple[str, str]:
+    """(bgpd's part, bfdd's part) of an integrated config: the top-level `bfd` block,
+    up to its closing `exit`, is bfdd's."""
+    bgpd, bfdd, inside = [], [], False
+    for ln in text.splitlines(keepends=True):
+        if ln.rstrip() == "bfd":
+            inside = True
+        (bfdd if inside else bgpd).append(ln)
+        if inside and ln.rstrip() == "exit":
+            inside = False
+    return "".join(bgpd), "".join(bfdd)
+
+
+def _check(daemon: str, text: str, name: str, *extra: str) -> str:
     with tempfile.TemporaryDirectory() as d:
         os.chmod(d, 0o755)
-        copy = Path(d) / config.name
-        lines = config.read_text().splitlines(keepends=True)
-        copy.write_text("".join(ln for ln in lines if ln.strip() not in ZEBRA_LINES))
+        copy = Path(d) / name
+        copy.write_text(text)
         copy.chmod(0o644)
-        run = subprocess.run([BGPD, "-C", "-f", str(copy), "-M", "bmp"], capture_output=True,
+        run = subprocess.run([daemon, "-C", "-f", str(copy), *extra], capture_output=True,
                              text=True, timeout=30)
     assert run.returncode == 0, run.stderr
     return run.stdout + run.stderr
+
+
+def bgpd_check(config: Path) -> str:
+    """Run `bgpd -C` on its part of a copy the frr user can read (the daemons drop
+    root privileges), and `bfdd -C` on the `bfd` block; they exit 0 even on errors,
+    so return their logs for the caller to judge."""
+    lines = config.read_text().splitlines(keepends=True)
+    bgpd, bfdd = _split_bfd("".join(ln for ln in lines if ln.strip() not in ZEBRA_LINES))
+    log = _check(BGPD, bgpd, config.name, "-M", "bmp")
+    return log + (_check(BFDD, bfdd, config.name) if bfdd else "")
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +83,13 @@ def test_frr_configs_pass_vtysh_and_bgpd_check(builds: list[Path]) -> None:
         assert "[EC" not in log, f"{f.name}: {log}"
 
 
-def test_frr_check_catches_a_broken_line(tmp_path: Path, builds: list[Path]) -> None:
-    good = _frr_configs(builds)[0]
+@pytest.mark.parametrize("good_line, bad_line", [(" maximum-paths", " maximum-pathz"),
+                                                  ("  receive-interval", "  receive-intervl")])
+def test_frr_check_catches_a_broken_line(tmp_path: Path, builds: list[Path], good_line: str,
+                                         bad_line: str) -> None:
+    good = next(f for f in _frr_configs(builds) if good_line in f.read_text())
     bad = tmp_path / "bad.cfg"
-    bad.write_text(good.read_text().replace(" maximum-paths", " maximum-pathz", 1))
+    bad.write_text(good.read_text().replace(good_line, bad_line, 1))
     bad.chmod(0o644)
     assert subprocess.run(["vtysh", "-C", "-f", str(bad)], capture_output=True).returncode != 0
     assert "No such command on config line" in bgpd_check(bad)

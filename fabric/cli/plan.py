@@ -11,7 +11,7 @@ from fabric.cli.common import EXIT_CHANGES, EXIT_CHECK_FAILED, EXIT_OK, Parents,
 
 def add(sub: Subparsers, parents: Parents) -> None:
     pl = sub.add_parser("plan", parents=[parents.common, parents.model, devices.arguments()],
-                        help="what apply would change on each switch",
+                        help="what apply would change on each switch (and, on the lab, node)",
                         epilog="exit codes: 0 no changes, 3 changes pending, 1 a device failed, "
                                "2 bad input")
     pl.add_argument("--target", choices=["lab", "devices"], default="devices")
@@ -29,6 +29,13 @@ def run(args: argparse.Namespace) -> int:
     intent = pipeline.build(args.model, args.state).intent
     switches = devices.switches(intent, args)
     plans = plan.plan(devices.target(intent, args, switches), switches, args.concurrency)
+    if args.target == "lab" and not args.device:
+        # The lab's nodes too (on devices they come with the node rollout).
+        from fabric.lab.deploy import plan_nodes
+        nodes = [n for n, d in intent.devices.items() if d.is_node
+                 and (not args.rack or d.rack in args.rack)]
+        plans = sorted(plans + plan_nodes(intent, nodes, args.concurrency),
+                       key=lambda p: p.device)
     ok, changes = all(p.ok for p in plans), any(p.diff for p in plans)
     if args.markdown:
         sys.stdout.write(plan.markdown(plans, intent.fabric))

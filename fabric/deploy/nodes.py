@@ -7,13 +7,16 @@ gobgpd is started, signalled and reached) differs.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from fabric.deploy.outcome import Status
+from fabric.deploy.plan import DevicePlan
 from fabric.platforms.gobgp.client import GobgpClient
 
 
@@ -42,6 +45,25 @@ class NodeResult:
 RESTART_SECTIONS = ("global", "policy-definitions", "defined-sets")
 
 
+def _changed(before: dict, after: dict, section: str, key: tuple[str, str]) -> int:
+    """How many entries of `section` present in both configs differ."""
+    def by_name(cfg: dict) -> dict[str, object]:
+        return {e.get(key[0], {}).get(key[1]): e for e in cfg.get(section, [])}
+    old, new = by_name(before), by_name(after)
+    return sum(1 for name in old.keys() & new.keys() if old[name] != new[name])
+
+
+def _reload_applies(before: dict, after: dict) -> bool:
+    """Whether a SIGHUP applies the whole change. GoBGP 3.10 updates only the first
+    changed neighbor, and the first changed peer group, of a reload: its
+    updateNeighbors / updatePeerGroups return inside the loop (pkg/config/config.go).
+    Added and deleted ones are all applied."""
+    if any(before.get(k) != after.get(k) for k in RESTART_SECTIONS):
+        return False
+    return (_changed(before, after, "neighbors", ("config", "neighbor-address")) <= 1 and
+            _changed(before, after, "peer-groups", ("config", "peer-group-name")) <= 1)
+
+
 def _write_private(path: Path, text: str) -> None:
     """Atomic 0600 write: the file may hold secrets."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -54,9 +76,10 @@ def _write_private(path: Path, text: str) -> None:
 def install(service: Service, config: str) -> Status:
     """Write the config and bring gobgpd in line with it; returns what was done.
 
-    Neighbor and peer-group changes are reloaded with SIGHUP; changes in
-    RESTART_SECTIONS restart gobgpd with `-r`, so peers keep our routes
-    (graceful restart) while we come back.
+    Neighbor and peer-group changes are reloaded with SIGHUP where a reload applies
+    all of them; changes in RESTART_SECTIONS, or to more than one existing neighbor
+    or peer group, restart gobgpd with `-r`, so peers keep our routes (graceful
+    restart) while we come back.
     """
     path = service.config_path
     old = path.read_text() if path.exists() else None
@@ -68,8 +91,7 @@ def install(service: Service, config: str) -> Status:
         return Status.INSTALLED if old is None else Status.RESTARTED
     if old == config:
         return Status.UNCHANGED
-    before, after = tomllib.loads(old or ""), tomllib.loads(config)
-    if any(before.get(k) != after.get(k) for k in RESTART_SECTIONS):
+    if not _reload_applies(tomllib.loads(old or ""), tomllib.loads(config)):
         service.stop()
         service.start(graceful_restart=True)
         return Status.RESTARTED
@@ -90,6 +112,29 @@ def reconcile(client: GobgpClient, prefixes: list[str], next_hop: str) -> tuple[
             client.delete_path(p, have[p])
         client.add_path(p, next_hop)
     return added, removed
+
+
+def plan_node(node: str, service: Service, config: str, prefixes: list[str],
+              mask: Callable[[str], str]) -> DevicePlan:
+    """What `deploy` would change on a node: the config lines it rewrites (secrets
+    masked) and the announcements it would add or delete; nothing is touched."""
+    try:
+        path = service.config_path
+        old = path.read_text() if path.exists() else ""
+        diff = [("+ " if ln[0] == "+" else "- ") + ln[1:]
+                for ln in difflib.unified_diff(mask(old).splitlines(),
+                                               mask(config).splitlines(), n=0, lineterm="")
+                if ln[:1] in "+-" and not ln.startswith(("+++", "---")) and ln[1:].strip()]
+        have: set[str] = set()
+        if service.running():
+            with GobgpClient(service.socket) as client:
+                have = set(client.local_prefixes())
+        want = set(prefixes)
+        diff += [f"+ announce {p}" for p in sorted(want - have)]
+        diff += [f"- announce {p}" for p in sorted(have - want)]
+        return DevicePlan(node, True, "\n".join(diff))
+    except Exception as exc:
+        return DevicePlan(node, False, error=mask(str(exc)))
 
 
 def deploy(node: str, service: Service, config: str, prefixes: list[str], next_hop: str,

@@ -244,7 +244,7 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
         d.interfaces.append(Interface(IPv4Interface((node.ip, subnet.prefixlen)),
                                       rack.name, Link.RACK))
         own = list(alloc.node_blocks.get(node.name, ()))
-        own += [host(v.address) for v in model.vips if node.name in v.announcers]
+        own += sorted(host(v.address) for v in model.vips if node.name in v.announcers)
         d.originate = own
         d.prefix_lists.append(PrefixList("OWN", tuple(rule(p) for p in own),
                                          "this node's pod blocks and VIPs"))

@@ -13,11 +13,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from fabric.deploy import secrets
-from fabric.deploy.nodes import deploy
+from fabric.deploy.nodes import deploy, plan_node
 from fabric.deploy.outcome import DeviceOutcome, Status
+from fabric.deploy.plan import DevicePlan
 from fabric.deploy.rollout import apply_device
 from fabric.intent.types import Intent
-from fabric.lab.lab import frr_instance, gobgp_service, lab_configs, require_up
+from fabric.lab.lab import (
+    frr_instance,
+    gobgp_service,
+    lab_configs,
+    lab_secret_values,
+    require_up,
+)
 from fabric.lab.layout import LabPlan, plan_lab
 from fabric.lab.target import lab_target
 
@@ -36,6 +43,21 @@ def _node(intent: Intent, plan: LabPlan, device: str, config: str,
         return DeviceOutcome(device, "nodes", Status.FAILED, secrets.mask(str(exc), values))
     return DeviceOutcome(device, "nodes", res.action,
                          f"+{len(res.added)} -{len(res.removed)} paths")
+
+
+def plan_nodes(intent: Intent, nodes: list[str], concurrency: int = 8) -> list[DevicePlan]:
+    """What the lab's apply would change on these nodes (`fabric plan --target lab`)."""
+    plan = plan_lab(intent)
+    require_up(plan)
+    configs = lab_configs(intent, plan)
+    values = lab_secret_values(intent, plan)
+
+    def one(n: str) -> DevicePlan:
+        return plan_node(n, gobgp_service(plan, n), configs[n],
+                         [str(p) for p in intent.devices[n].originate],
+                         lambda text: secrets.mask(text, values))
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        return list(pool.map(one, nodes))
 
 
 def apply_lab(intent: Intent, concurrency: int = 8,

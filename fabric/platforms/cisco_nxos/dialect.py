@@ -1,8 +1,9 @@
 """Cisco NX-OS as text, without I/O: how a config reads (two spaces per level), what
 this tool owns on a switch (`feature bgp` and `feature bfd`, the global BFD timers,
 the `router bgp` section with the BMP servers inside it, and the `ip prefix-list` and
-`route-map` entries whose names the candidate contains), the key forms, the full replace file NX-OS wants, the remediation
-hier_config computes, and the device's answers the driver reads.
+`route-map` entries whose names the candidate contains), the key forms, the full
+replace file NX-OS wants, the remediation hier_config computes, and the device's
+answers the driver reads.
 
 `remediation(running, intended)` is what the driver's `compare_config()` shows for
 that running config (as `show running-config` prints it) and candidate:
@@ -54,14 +55,16 @@ def config_items(text: str) -> Items:
 
 
 def owned_kind(head: str) -> str | None:
-    """"feature" for `feature bgp` and `feature bfd`, "bfd" for the global BFD timers,
-    "bgp" for `router bgp N`, "pl:NAME" for `ip prefix-list NAME ...` and
-    "pl:route-map NAME" for `route-map NAME ...` (owned when the candidate has one of
-    that name, as prefix lists are), else None."""
-    if head in ("feature bgp", "feature bfd"):
+    """"feature" for `feature bgp`, "bgp" for `router bgp N`, "pl:NAME" for `ip
+    prefix-list NAME ...`; and, owned only where the candidate has them as prefix
+    lists are (BFD may serve other protocols too), "pl:feature bfd", "pl:bfd
+    interval" for the global BFD timers and "pl:route-map NAME"; else None."""
+    if head == "feature bgp":
         return "feature"
+    if head == "feature bfd":
+        return "pl:feature bfd"
     if head.startswith("bfd interval "):
-        return "bfd"
+        return "pl:bfd interval"
     if re.match(r"^router bgp \d+(?:\.\d+)?$", head):
         return "bgp"
     if m := re.match(r"^ip prefix-list (\S+) ", head):
@@ -72,7 +75,7 @@ def owned_kind(head: str) -> str | None:
 
 
 def _is_owned(kind: str | None, names: set[str]) -> bool:
-    return kind in ("feature", "bfd", "bgp") or (
+    return kind in ("feature", "bgp") or (
         kind is not None and kind.startswith("pl:") and kind[3:] in names)
 
 
@@ -82,8 +85,9 @@ def _render_items(items: Items) -> list[str]:
 
 def replace_file(running: str, candidate: Items, names: set[str]) -> str:
     """The running config with the owned sections swapped for the candidate's: other
-    lines verbatim and in place; the candidate's `feature bgp` after the last other
-    `feature` line (or the header), its prefix lists and `router bgp` at the end."""
+    lines verbatim and in place; the candidate's `feature` lines after the last other
+    `feature` line (or the header), its BFD timers, prefix lists, route maps and
+    `router bgp` at the end."""
     blocks: list[list[str]] = []        # top-level line + its indented lines, verbatim
     kinds: list[str | None] = []
     for raw in running.splitlines():
@@ -100,13 +104,11 @@ def replace_file(running: str, candidate: Items, names: set[str]) -> str:
     feature: Items = []
     rest: Items = []
     for s in sections(candidate):
-        kind = owned_kind(s[0][1]) or ""
-        if kind == "feature":
+        if owned_kind(s[0][1]) in ("feature", "pl:feature bfd"):
             feature += s
-        elif kind == "bfd":
-            rest += s
     for s in sections(candidate):
-        if (owned_kind(s[0][1]) or "").startswith("pl:"):
+        kind = owned_kind(s[0][1]) or ""
+        if kind.startswith("pl:") and kind != "pl:feature bfd":
             rest += s
     for s in sections(candidate):
         if owned_kind(s[0][1]) == "bgp":

@@ -67,6 +67,19 @@ class GobgpClient:
                 prefixes_received=received))
         return out
 
+    def over_limit(self) -> list[str]:
+        """Peers GoBGP shut for exceeding their prefix limit. GoBGP 3.10 keeps a static
+        peer so (admin state PFX_CT) until it is enabled again: it has no restart
+        timer and ignores prefix-limit `restart-timer` (pkg/server/fsm.go)."""
+        pfx_ct = self.pb.PeerState.PFX_CT
+        return [r.peer.state.neighbor_address
+                for r in self.stub.ListPeer(self.pb.ListPeerRequest(), timeout=self.timeout)
+                if r.peer.state.admin_state == pfx_ct]
+
+    def enable(self, address: str) -> None:
+        """Administratively start a peer again (after a prefix-limit shutdown)."""
+        self.stub.EnablePeer(self.pb.EnablePeerRequest(address=address), timeout=self.timeout)
+
     def _has_gr(self, caps) -> bool:
         return any(c.Is(self.cap.GracefulRestartCapability.DESCRIPTOR) for c in caps)
 
