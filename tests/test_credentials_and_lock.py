@@ -85,6 +85,10 @@ def test_mask_hides_current_and_unknown_keys() -> None:
                      "+ neighbor 10.0.0.1 password __secret_core__\n"
                      "  peer 10.0.0.2 password cipher ******\n"
                      "  neighbor 10.0.0.3 password 3 ******\n")
+    # A node's gobgpd.toml, as a plan of it shows the old and the new key.
+    toml = mask('-    auth-password = "Old-K3y-0"\n+    auth-password = "Cur-K3y-1"\n', values)
+    assert toml == ('-    auth-password = "******"\n'
+                    '+    auth-password = "__secret_core__"\n')
 
 
 def test_lab_secret_store_is_only_written_for_a_new_secret(tmp_path: Path) -> None:

@@ -833,3 +833,44 @@ def test_node_key_rotation(example_lab, tmp_path, monkeypatch) -> None:
     finally:
         monkeypatch.delenv("FABRIC_BGP_NODES_KEY", raising=False)
         apply_and_verify(model)              # the lab's own key again, for later tests
+
+
+def test_key_rotation_through_the_staged_rollout(example_lab, tmp_path, monkeypatch) -> None:
+    """`apply --target devices` rotates keys too: a re-keyed session is down from one
+    end's commit until the other end has the key (a core in the last stage, a node
+    after the switches), so it is not held against the change. The core key: every
+    ToR and core applied, none rolled back, every core session up at the end. The
+    node key: the switches report which sessions wait for their nodes; then the
+    nodes, and everything verifies."""
+    from fabric.deploy import rollout
+    from fabric.lab import target as targets
+
+    monkeypatch.setattr(rollout, "BACKUP_ROOT", tmp_path / "backups")
+    model, intent = example_lab
+    switches = [n for n, d in intent.devices.items() if d.is_switch]
+    lock = tmp_path / "apply.lock"
+    try:
+        assert main(["apply", str(model)]) == 0
+        monkeypatch.setenv("FABRIC_BGP_CORE_KEY", "rolled-core-key")
+        report = rollout.rollout(intent, targets.lab_target(intent), switches, lock,
+                                 verify_wait=30)
+        assert report.ok, report.as_dict()
+        assert {o.device for o in report.outcomes if o.status == "applied"} == set(switches)
+        assert not report.awaiting_nodes
+        assert main(["verify", str(model), "--wait", "60"]) == 0
+
+        monkeypatch.setenv("FABRIC_BGP_NODES_KEY", "rolled-node-key")
+        report = rollout.rollout(intent, targets.lab_target(intent), switches, lock,
+                                 verify_wait=30)
+        assert report.ok, report.as_dict()
+        tors = {r.tor for r in intent.racks.values()}
+        assert set(report.awaiting_nodes) == tors, report.awaiting_nodes
+        assert report.awaiting_nodes["r06-tor"] == ["10.2.6.11", "10.2.6.12"]  # its RRs
+        assert report.awaiting_nodes["r05-tor"] == ["dynamic peers"]
+        assert main(["apply", str(model)]) == 0          # the nodes (switches unchanged)
+        assert main(["verify", str(model), "--wait", "90"]) == 0
+    finally:
+        monkeypatch.delenv("FABRIC_BGP_CORE_KEY", raising=False)
+        monkeypatch.delenv("FABRIC_BGP_NODES_KEY", raising=False)
+        assert main(["apply", str(model)]) == 0
+        assert main(["verify", str(model), "--wait", "90"]) == 0

@@ -189,4 +189,5 @@ def test_every_reflector_sends_all_paths_and_the_tor_takes_them(tmp_path: Path) 
     def single_path(data: dict) -> None:
         data["defaults"]["bgp"]["ecmp"] = 1
     intent = _intent(tmp_path / "one", single_path)
-    assert not any(p.add_paths for d in intent.devices.values() for p in d.peers)
+    assert not any(p.add_paths or p.add_path_receive
+                   for d in intent.devices.values() for p in d.peers)

@@ -106,5 +106,8 @@ def _apply_devices(args: argparse.Namespace) -> int:
         text += f"; rollout stopped at stage {report.stopped_at}"
     for device, problem in sorted(report.sessions_down.items()):
         text += f"\n{device}: applied, but {problem}"
-    emit(args, report.as_dict(), f"apply: {text}", chatter=report.ok)
+    for device, peers in sorted(report.awaiting_nodes.items()):
+        text += (f"\n{device}: new node key; {', '.join(peers)} come back once the nodes "
+                 "have it (apply them next)")
+    emit(args, report.as_dict(), f"apply: {text}", chatter=report.ok and not report.awaiting_nodes)
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED

@@ -38,11 +38,13 @@ class NodeResult:
     removed: list[str] = field(default_factory=list)
 
 
-# Sections a SIGHUP does not apply cleanly. `global` is not reloaded at all; a
-# policy change is reloaded, but GoBGP 3.10's soft reset out re-sends what the
-# new policy accepts without withdrawing what it now rejects, so peers would
-# keep those routes. A graceful restart (-r) makes every peer refresh instead.
-RESTART_SECTIONS = ("global", "policy-definitions", "defined-sets")
+# The sections a SIGHUP reload applies (GoBGP 3.10's UpdateConfig, pkg/config/
+# config.go): neighbors and peer groups. `global`, `dynamic-neighbors` (only ever
+# added) and `bmp-servers` are not reloaded; a policy change is, but the soft reset
+# out re-sends what the new policy accepts without withdrawing what it now rejects,
+# so peers would keep those routes. Any other change restarts gobgpd with -r, so
+# every peer refreshes from a clean start while it keeps our routes.
+RELOADED_SECTIONS = ("neighbors", "peer-groups")
 
 
 def _changed(before: dict, after: dict, section: str, key: tuple[str, str]) -> int:
@@ -58,7 +60,8 @@ def _reload_applies(before: dict, after: dict) -> bool:
     changed neighbor, and the first changed peer group, of a reload: its
     updateNeighbors / updatePeerGroups return inside the loop (pkg/config/config.go).
     Added and deleted ones are all applied."""
-    if any(before.get(k) != after.get(k) for k in RESTART_SECTIONS):
+    if any(before.get(k) != after.get(k) for k in before.keys() | after.keys()
+           if k not in RELOADED_SECTIONS):
         return False
     return (_changed(before, after, "neighbors", ("config", "neighbor-address")) <= 1 and
             _changed(before, after, "peer-groups", ("config", "peer-group-name")) <= 1)
@@ -77,9 +80,9 @@ def install(service: Service, config: str) -> Status:
     """Write the config and bring gobgpd in line with it; returns what was done.
 
     Neighbor and peer-group changes are reloaded with SIGHUP where a reload applies
-    all of them; changes in RESTART_SECTIONS, or to more than one existing neighbor
-    or peer group, restart gobgpd with `-r`, so peers keep our routes (graceful
-    restart) while we come back.
+    all of them; any other change, or one to more than one existing neighbor or peer
+    group, restarts gobgpd with `-r`, so peers keep our routes (graceful restart)
+    while we come back.
     """
     path = service.config_path
     old = path.read_text() if path.exists() else None

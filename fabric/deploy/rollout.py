@@ -36,6 +36,8 @@ class RolloutReport:
     stopped_at: str = ""
     # After the last stage: changed devices whose sessions are still not all up.
     sessions_down: dict[str, str] = field(default_factory=dict)
+    # Sessions to nodes a changed key took down: back once the nodes have it too.
+    awaiting_nodes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -43,7 +45,7 @@ class RolloutReport:
 
     def as_dict(self) -> dict[str, object]:
         return {"ok": self.ok, "stopped_at": self.stopped_at,
-                "sessions_down": self.sessions_down,
+                "sessions_down": self.sessions_down, "awaiting_nodes": self.awaiting_nodes,
                 "devices": [o.as_dict() for o in self.outcomes]}
 
 
@@ -69,6 +71,27 @@ def expected_peers(intent: Intent, device: str) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class Rekeyed:
+    """The peers whose key a change sets anew. TCP MD5 has no overlap of keys: such a
+    session is down from this end's commit until the other end has the new key too
+    (a core in a later stage, a node after the switches), so it is not held against
+    the change."""
+
+    static: frozenset[str] = frozenset()     # peer addresses
+    dynamic: bool = False                    # a listen group's key
+
+
+def rekeyed(intent: Intent, device: str, masked_diff: str) -> Rekeyed:
+    """The peers of `device` whose key placeholder is in a changed line of the diff
+    (secrets masked): a new key value, or a key added. Platforms that show a key only
+    as a cipher compare it on presence, so there a new value is no change at all."""
+    changed = "\n".join(ln for ln in masked_diff.splitlines() if ln.startswith(("+", "-")))
+    keyed = [p for p in intent.devices[device].peers if p.auth and p.auth in changed]
+    return Rekeyed(frozenset(str(p.address) for p in keyed if not p.dynamic),
+                   any(p.dynamic for p in keyed))
+
+
+@dataclass(frozen=True)
 class Baseline:
     """What was up before a change: the change must not take any of it down."""
 
@@ -76,23 +99,28 @@ class Baseline:
     dynamic_up: int
 
 
-def baseline(drv: SwitchDriver, intent: Intent, device: str) -> Baseline:
+def baseline(drv: SwitchDriver, intent: Intent, device: str,
+             keys: Rekeyed = Rekeyed()) -> Baseline:
+    """What is up now and must be up after the change, but the re-keyed sessions."""
     static = expected_peers(intent, device)
     ns = drv.neighbors()
-    return Baseline(frozenset(n.address for n in ns if n.established and n.address in static),
-                    sum(n.established for n in ns if n.address not in static))
+    return Baseline(frozenset(n.address for n in ns if n.established and n.address in static
+                              and n.address not in keys.static),
+                    0 if keys.dynamic else sum(n.established for n in ns
+                                               if n.address not in static))
 
 
 def wait_sessions(drv: SwitchDriver, intent: Intent, device: str, must: Baseline | None,
-                  wait: float) -> str:
+                  wait: float, exempt: frozenset[str] = frozenset()) -> str:
     """"" when the device's sessions are as they must be, else what is missing.
 
     With a baseline (right after a commit): every static peer that was up is up
     again with its AS, and no fewer dynamic peers — a peer the rollout has not
     configured yet (a core, on a new rack) cannot be up. Without one (after the
-    whole rollout): every static peer Established with its AS."""
+    whole rollout): every static peer Established with its AS, but `exempt`."""
     static = expected_peers(intent, device)
-    want = static if must is None else {a: s for a, s in static.items() if a in must.static_up}
+    want = ({a: s for a, s in static.items() if a not in exempt} if must is None
+            else {a: s for a, s in static.items() if a in must.static_up})
     deadline = time.monotonic() + wait
     while True:
         ns = {n.address: n for n in drv.neighbors()}
@@ -121,7 +149,10 @@ def _backup(target: Target, fabric: str, device: str, running: str) -> Path:
 
 
 def apply_device(intent: Intent, target: Target, device: str, stage: str,
-                 confirm_timer: int, verify_wait: float) -> DeviceOutcome:
+                 confirm_timer: int, verify_wait: float,
+                 rekeys: dict[str, Rekeyed] | None = None) -> DeviceOutcome:
+    """One switch: back up, load, compare, commit, check, confirm or roll back.
+    `rekeys` collects the re-keyed peers of each device changed (for the final check)."""
     drv = target.connect(device)
     committed = False
     backup = ""
@@ -132,7 +163,10 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
         if not diff:
             drv.discard_config()
             return DeviceOutcome(device, stage, Status.UNCHANGED)
-        before = baseline(drv, intent, device)
+        keys = rekeyed(intent, device, target.mask(diff))
+        if rekeys is not None:
+            rekeys[device] = keys
+        before = baseline(drv, intent, device, keys)
         running = drv.get_config("running")["running"]
         backup = str(_backup(target, intent.fabric, device, running))
         drv.commit_config(revert_in=confirm_timer)
@@ -144,7 +178,10 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
         lines = remediation_as_diff(diff, drv.compare_is_diff).splitlines()
         added = sum(ln.startswith("+") for ln in lines)
         removed = sum(ln.startswith("-") for ln in lines)
-        return DeviceOutcome(device, stage, Status.APPLIED, f"+{added} -{removed}", backup)
+        detail = f"+{added} -{removed}"
+        if keys.static or keys.dynamic:
+            detail += "; new key: its sessions are back once the other ends have it"
+        return DeviceOutcome(device, stage, Status.APPLIED, detail, backup)
     except Exception as exc:
         detail = target.mask(str(exc))
         if committed or drv.has_pending_commit():
@@ -165,13 +202,14 @@ def rollout(intent: Intent, target: Target, devices: list[str], lock_path: Path,
             verify_wait: float = 60,
             progress: Callable[[DeviceOutcome], None] | None = None) -> RolloutReport:
     report = RolloutReport()
+    rekeys: dict[str, Rekeyed] = {}
     with ApplyLock(lock_path):
         plan = stages(intent, devices, canary)
         for i, (stage, group) in enumerate(plan):
             with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
                 outcomes = list(pool.map(
                     lambda d, s=stage: apply_device(intent, target, d, s, confirm_timer,
-                                                    verify_wait), group))
+                                                    verify_wait, rekeys), group))
             for o in outcomes:
                 report.outcomes.append(o)
                 if progress:
@@ -185,19 +223,29 @@ def rollout(intent: Intent, target: Target, devices: list[str], lock_path: Path,
                                         for d in later]
                 break
         if report.ok:
-            _final_check(intent, target, report, verify_wait)
+            _final_check(intent, target, report, verify_wait, rekeys)
     return report
 
 
-def _final_check(intent: Intent, target: Target, report: RolloutReport, wait: float) -> None:
-    """Every static session of every changed device, now that every stage is done."""
+def _final_check(intent: Intent, target: Target, report: RolloutReport, wait: float,
+                 rekeys: dict[str, Rekeyed]) -> None:
+    """Every static session of every changed device, now that every stage is done: the
+    re-keyed ones too where the other end is a switch (changed in this rollout), not
+    where it is a node (they wait for the nodes to have the key: `awaiting_nodes`)."""
     for o in report.outcomes:
         if o.status != Status.APPLIED:
             continue
+        keys = rekeys.get(o.device, Rekeyed())
+        nodes = {str(p.address) for p in intent.devices[o.device].peers
+                 if p.name in intent.devices and intent.devices[p.name].is_node}
+        to_nodes = keys.static & nodes
+        if to_nodes or keys.dynamic:
+            report.awaiting_nodes[o.device] = sorted(to_nodes) + (["dynamic peers"]
+                                                                  if keys.dynamic else [])
         drv = target.connect(o.device)
         try:
             drv.open()
-            problem = wait_sessions(drv, intent, o.device, None, wait)
+            problem = wait_sessions(drv, intent, o.device, None, wait, exempt=to_nodes)
         except Exception as exc:
             problem = target.mask(str(exc))
         finally:

@@ -109,14 +109,17 @@ def replace_tokens(text: str, replacements: dict[str, str]) -> str:
 
 # A key on a config line that is not one of ours (an old value on the device, an
 # encrypted form): `password [0|3|7|cipher|simple] VALUE`.
-_OTHER_KEY = re.compile(r"(\bpassword\s+(?:(?:0|3|7|cipher|simple)\s+)?)(?!__secret_)"
+_OTHER_KEY = re.compile(r"((?<!-)\bpassword\s+(?:(?:0|3|7|cipher|simple)\s+)?)(?!__secret_)"
                         r"(?![*]{6}(?:\s|$))(\S+)")
+# The same in a TOML file (gobgpd.toml): `auth-password = "VALUE"`.
+_OTHER_TOML_KEY = re.compile(r'(\bauth-password\s*=\s*)"(?!__secret_)(?![*]{6}")[^"\n]*"')
 
 
 def mask(text: str, values: dict[str, str]) -> str:
     """The inverse of `substitute`, for anything shown or logged; a key that is not
     one of the model's current values (what a device still has) becomes ******."""
     text = replace_tokens(text, {value: placeholder for placeholder, value in values.items()})
+    text = _OTHER_TOML_KEY.sub(r'\1"******"', text)
     return _OTHER_KEY.sub(r"\1******", text)
 
 

@@ -115,6 +115,11 @@ def _add_paths(model: Model, platform: str) -> int:
     return b.ecmp if b.ecmp > 1 and platforms.capabilities(platform)["add_paths"] == "yes" else 0
 
 
+def _add_path_receive(model: Model, platform: str) -> bool:
+    """Whether a reflector's client on `platform` takes several paths per prefix."""
+    return _add_paths(model, platform) > 0
+
+
 def _device(model: Model, name: str, role: Role, platform: str, rack: str | None, asn: int,
             router_id: IPv4Address, mgmt: IPv4Address | None,
             cluster_id: IPv4Address | None = None) -> Device:
@@ -231,7 +236,8 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
                                   export_list="TO-NODES", default_originate=True,
                                   max_prefixes=limits.rack, auth=node_auth,
                                   ttl_security=gtsm(tor.name, rr_name),
-                                  bfd=node_bfd(tor.name, rr_name), add_path_receive=True,
+                                  bfd=node_bfd(tor.name, rr_name),
+                                  add_path_receive=_add_path_receive(model, tor.platform),
                                   description=f"route reflector {rr_name}"))
             sessions.append(Session(tor.name, tor_spec.gateway, asn, rr_name, rr_ip, asn,
                                     IBGP, False, rack.name))
@@ -258,7 +264,8 @@ def _rack(model: Model, pools: Pools, alloc: Allocation, rack: ModelRack,
             d.peers.append(Peer(t_name, asn, True, address=t_ip, local_address=node.ip,
                                 import_list="TO-NODES", export_list="OWN", auth=node_auth,
                                 ttl_security=gtsm(node.name, t_name),
-                                bfd=node_bfd(node.name, t_name), add_path_receive=True,
+                                bfd=node_bfd(node.name, t_name),
+                                add_path_receive=_add_path_receive(model, "gobgp"),
                                 description=f"rack {rack.name} {t_name}"))
             # Whoever a node peers with listens on the rack subnet, but static RRs.
             sessions.append(Session(node.name, node.ip, asn, t_name, t_ip, asn, IBGP,

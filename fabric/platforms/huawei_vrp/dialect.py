@@ -35,6 +35,7 @@ from fabric.deploy.drivers.dialect import (
     asn,
     hier_rules,
     seconds,
+    sections,
 )
 from fabric.deploy.drivers.getters import ntc
 
@@ -80,11 +81,15 @@ def config_items(text: str) -> Items:
 
 
 def owned_kind(head: str) -> str | None:
-    """"bgp", "bmp", "bfd", "pl:NAME" for an owned top-level line; None for any other."""
+    """"bgp", "bmp", "pl:NAME" for an owned top-level line, "pl:bfd" for the `bfd`
+    view where the candidate has it (BFD may serve other protocols too); None for any
+    other."""
     if re.match(r"^bgp \d+$", head):
         return "bgp"
-    if head in ("bmp", "bfd"):
+    if head == "bmp":
         return head
+    if head == "bfd":
+        return "pl:bfd"
     if m := re.match(r"^ip ip-prefix (\S+) ", head):
         return f"pl:{m.group(1)}"
     return None
@@ -140,6 +145,14 @@ class VrpDialect(UndoDialect):
     owned_kind = staticmethod(owned_kind)
     owned_text = "the bgp view, the bmp view, the bfd view, ip ip-prefix"
     EMPTY_VIEWS = frozenset({"bfd"})     # BFD on globally: a view, empty here
+
+    def _owned(self, items: Items, names: set[str]) -> Items:
+        """As every dialect's, but the `bfd` view counts by its presence: what the
+        operator set inside it (multi-hop timers, ...) is not the tool's."""
+        out: Items = []
+        for section in sections(super()._owned(items, names)):
+            out += section[:1] if section[0][1] == "bfd" else section
+        return out
     # Shown only when not the default [doc: the CE command reference's defaults].
     DEFAULTS = PLATFORM.shown_defaults()
     PEER_ID = PEER_ID
