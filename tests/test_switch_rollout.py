@@ -4,6 +4,7 @@ platform with a simulator (switch_kinds.SWITCH_KINDS)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import re
@@ -86,6 +87,49 @@ def test_plan_apply_replan_and_a_one_rack_change(switch_fabric, capsys, caplog) 
         assert secret not in out and secret not in logs
     for b in (model.parent / "backups").rglob("*.cfg"):
         assert LOGIN_PW not in b.read_text()
+
+
+def _keys_held(kind, sim) -> set[str]:  # type: ignore[no-untyped-def]
+    """The BGP keys a simulated switch holds, deciphered as its simulator stores them."""
+    decrypt = getattr(importlib.import_module(kind.simulator.split(":")[0]), "decrypt", None)
+    out = set()
+    for ln in sim.device.lines():
+        if " password " in ln or "/password " in ln:
+            token = ln.rsplit(" ", 1)[-1]
+            out.add((decrypt(token) if decrypt else None) or token)
+    return out
+
+
+def test_a_key_rotation_is_pushed_with_rekey(switch_fabric, capsys, monkeypatch) -> None:
+    """A new key value: a switch that shows keys in clear (IOS-XE here) plans it by
+    itself; one that shows only a cipher (Comware, VRP, NX-OS) compares keys on
+    presence and needs `--rekey SECRET`. Either way the rollout pushes it to every
+    switch, holds no re-keyed session against a commit, and the keys are the new ones."""
+    kind, model, sims, args = switch_fabric
+    assert run(capsys, "apply", str(model), "--target", "devices", "--verify-wait", "10",
+               *args)[0] == 0
+    rotated = "Core-K3y-rotated-4410"
+    monkeypatch.setenv("FABRIC_CORE_KEY", rotated)
+    code, plan, _ = run(capsys, "plan", str(model), "--target", "devices", *args)
+    ciphers = kind.platform in ("h3c_comware", "huawei_vrp", "cisco_nxos")
+    assert {d["device"] for d in plan["devices"] if d["diff"]} == (set() if ciphers
+                                                                   else set(sims)), plan
+    code, plan, text = run(capsys, "plan", str(model), "--target", "devices", *args,
+                           "--rekey", "core")
+    assert code == 3 and {d["device"] for d in plan["devices"] if d["diff"]} == set(sims)
+    assert all("__secret_core__" in d["diff"] for d in plan["devices"]), plan
+    assert rotated not in text and CORE_KEY not in text
+    code, report, text = run(capsys, "apply", str(model), "--target", "devices",
+                             "--verify-wait", "10", "--rekey", "core", *args)
+    assert code == 0, report
+    assert {o["status"] for o in report["devices"]} == {"applied"}
+    assert rotated not in text
+    for name, sim in sims.items():
+        held = _keys_held(kind, sim)
+        assert rotated in held and CORE_KEY not in held, (name, held)
+    code, _, _ = run(capsys, "plan", str(model), "--rekey", "nosuch", "--target", "devices",
+                     *args)
+    assert code == 2
 
 
 def test_unknown_host_key_is_refused(comware_fabric, capsys, tmp_path: Path) -> None:

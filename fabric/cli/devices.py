@@ -27,6 +27,9 @@ def arguments() -> argparse.ArgumentParser:
                          help="SSH known_hosts to check host keys against (default ~/.ssh)")
     devices.add_argument("--accept-unknown-host-keys", action="store_true",
                          help="trust a host key seen for the first time (off by default)")
+    devices.add_argument("--rekey", action="append", metavar="SECRET",
+                         help="push this secret's key even where a switch shows keys only "
+                              "as ciphers (a rotation; repeatable)")
     return devices
 
 
@@ -71,6 +74,11 @@ def target(intent: Intent, args: argparse.Namespace, selected: list[str]) -> Tar
 
     if args.target == "lab":
         lab_intent(args)        # the lab needs root: say so before connecting
+    unknown = sorted(set(args.rekey or ()) - set(intent.secrets))
+    if unknown:
+        raise bad_argument(args, "--rekey", f"expected a secret of the model "
+                           f"{_one_of(sorted(intent.secrets))}, found {', '.join(unknown)}")
     return targets.open_target(intent, args.target, credentials_file=args.credentials,
                                hosts_file=args.hosts, known_hosts=args.known_hosts,
-                               accept_unknown=args.accept_unknown_host_keys, devices=selected)
+                               accept_unknown=args.accept_unknown_host_keys, devices=selected,
+                               rekey=args.rekey)

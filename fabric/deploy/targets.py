@@ -66,10 +66,13 @@ def _hosts_error(file: Path, message: str, line: int = 1) -> InputError:
 
 def device_target(intent: Intent, creds: CredentialStore, hosts: dict[str, tuple[str, int]],
                   known_hosts: Path | None = None, accept_unknown: bool = False,
-                  timeout: int = 60, devices: list[str] | None = None) -> Target:
+                  timeout: int = 60, devices: list[str] | None = None,
+                  rekey: list[str] | None = None) -> Target:
     """`devices`: the switches that will be reached (default every one): each must have
-    credentials."""
+    credentials. `rekey`: secrets whose keys are pushed even where a switch shows a
+    key only as a cipher, which its driver otherwise compares on presence."""
     values = secrets.values(intent)
+    forced = [values[intent.secrets[name].placeholder] for name in rekey or ()]
     switches = [d for d in intent.devices.values() if d.is_switch]
     configs = {d.name: secrets.substitute(device_config(d, intent), values) for d in switches}
     # Every driver is imported here, before any worker thread opens one.
@@ -85,5 +88,6 @@ def device_target(intent: Intent, creds: CredentialStore, hosts: dict[str, tuple
                                         optional_args={"port": port,
                                                        "known_hosts": known_hosts,
                                                        "accept_unknown_host_keys":
-                                                           accept_unknown})
+                                                           accept_unknown,
+                                                       "rekey": forced})
     return Target("devices", configs, connect, values)

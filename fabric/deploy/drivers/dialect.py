@@ -24,6 +24,7 @@ from fabric.deploy.secrets import replace_tokens
 
 Items = list[tuple[int, str]]
 PW_MARK = "(configured)"       # a key the device shows only as a cipher: compared on presence
+PW_NEW = "(new)"               # a key to push although one is there (a rotation)
 
 
 # ---------------------------------------------------------------------- secrets
@@ -69,6 +70,9 @@ class Dialect:
     # them, so a comparison drops them on both sides (else a plan never ends).
     DEFAULTS: ClassVar[frozenset[str]] = frozenset()
     INDENT: ClassVar[int] = 1                   # spaces per level in hier_config's text
+    # Key values to push even where the device shows a key already (a rotation, on a
+    # device that shows keys only as ciphers): `optional_args["rekey"]`.
+    rekey: frozenset[str] = frozenset()
     # Lines that open a view even with nothing configured under it (VRP's `bfd`).
     EMPTY_VIEWS: ClassVar[frozenset[str]] = frozenset()
     hier_driver: ClassVar[type[HConfigDriverBase]]  # the hier_config driver class
@@ -142,6 +146,8 @@ class Dialect:
         for depth, line in items:
             del path[depth:]
             text = self._presence_only(line, path) or line
+            if originals is not None and text != line and any(v in line for v in self.rekey):
+                text = text.replace(PW_MARK, PW_NEW)    # differs from the running one
             path.append(text)
             if originals is not None and text != line:
                 originals[tuple(path)] = line

@@ -98,7 +98,7 @@ class SwitchSession(Dialect):
 
     def _session_init(self, hostname: str, username: str, password: str, timeout: int,
                       optional_args: dict[str, Any] | None) -> dict[str, Any]:
-        """Take this tool's options (port, known_hosts, accept_unknown_host_keys);
+        """Take this tool's options (port, known_hosts, accept_unknown_host_keys, rekey);
         returns the others."""
         args = dict(optional_args or {})
         self.hostname, self.username, self.timeout = hostname, username, timeout
@@ -106,8 +106,10 @@ class SwitchSession(Dialect):
         self.port = int(args.pop("port", 22))
         self.known_hosts = args.pop("known_hosts", None)
         self.accept_unknown_host_keys = bool(args.pop("accept_unknown_host_keys", False))
+        self.rekey = frozenset(args.pop("rekey", ()))
         self._redactor = Redactor(self.SECRET)
         self._redactor.secrets.add(password)
+        self._redactor.secrets.update(self.rekey)
         return args
 
     def ssh_options(self) -> dict[str, Any]:

@@ -154,6 +154,7 @@ class FrrDriver:
         self.port = int(args.pop("port", 22))
         self.known_hosts = args.pop("known_hosts", None)
         self.accept_unknown = bool(args.pop("accept_unknown_host_keys", False))
+        args.pop("rekey", None)      # FRR shows keys in clear: a new value is a change
         self._shell: Shell | None = None
         self._local = False
         self._candidate: str | None = None
