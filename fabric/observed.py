@@ -18,6 +18,9 @@ class Neighbor:
     gr_advertised: bool            # we sent the graceful-restart capability
     gr_received: bool              # the peer sent it
     prefixes_received: int = 0
+    # BFD with this peer as the speaker reports it ("Up", "Down", "none": not
+    # configured); None where the speaker's driver does not read BFD.
+    bfd: str | None = None
 
     @property
     def established(self) -> bool:

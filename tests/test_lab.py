@@ -86,7 +86,11 @@ def test_example_verifies_control_and_data_plane(example_lab, capsys) -> None:
     failed = [r for r in report["results"] if not r["ok"]]
     assert code == 0, failed
     checks = {r["check"] for r in report["results"]}
-    assert checks == {"session", "graceful-restart", "route", "no-off-rack", "ecmp", "dataplane"}
+    assert checks == {"session", "graceful-restart", "bfd", "route", "no-off-rack", "ecmp",
+                      "dataplane"}
+    # BFD from both ends of every ToR–core session (every lab switch is FRR).
+    bfd = [r for r in report["results"] if r["check"] == "bfd"]
+    assert len(bfd) == 2 * sum(s.kind == "ebgp" for s in intent.sessions), bfd
     sessions = [r for r in report["results"] if r["check"] == "session"]
     assert len(sessions) == 2 * len(intent.sessions)   # every session, from both ends
     # Behind r06's route reflectors, its ToR holds the VIP of two r06 nodes through
@@ -739,7 +743,7 @@ def _bfd_peers(plan, switch: str) -> dict[str, str]:
     return {p["peer"]: p["status"] for p in json.loads(drv.vtysh("show bfd peers json") or "[]")}
 
 
-def test_bfd_moves_traffic_off_a_silent_link_within_a_second(example_lab) -> None:
+def test_bfd_moves_traffic_off_a_silent_link_within_a_second(example_lab, capsys) -> None:
     """BFD is up on every ToR–core link, from both ends. A link that drops every packet
     while it stays up is left in well under a second (the hold time is 9 s): a ping
     every 10 ms across it, from a pod to another rack's pod, loses under 1 s."""
@@ -779,6 +783,12 @@ def test_bfd_moves_traffic_off_a_silent_link_within_a_second(example_lab) -> Non
             assert sent - got > 0 and lost_ms < 1000, out
             seen = _bfd_peers(plan, rack.tor)
             assert [s for s in seen.values() if s == "down"] == ["down"], seen
+            # verify names it: the ToR's session over the silent link is down.
+            silent = next(a for a, st in seen.items() if st == "down")
+            code, report = _cli(capsys, "verify", str(model))
+            down = {(r["check"], r["device"], r["subject"]) for r in report["results"]
+                    if not r["ok"]}
+            assert code == 1 and ("session", rack.tor, silent) in down, down
     finally:
         if ping.poll() is None:
             ping.kill()

@@ -191,3 +191,34 @@ def test_every_reflector_sends_all_paths_and_the_tor_takes_them(tmp_path: Path) 
     intent = _intent(tmp_path / "one", single_path)
     assert not any(p.add_paths or p.add_path_receive
                    for d in intent.devices.values() for p in d.peers)
+
+
+def test_verify_checks_bfd_where_the_intent_has_it(tmp_path: Path) -> None:
+    from fabric.observed import Neighbor
+    from fabric.verify.check import Observed, evaluate
+
+    intent = _intent(tmp_path)
+
+    def observed(bfd_of) -> dict[str, Observed]:  # type: ignore[no-untyped-def]
+        obs = {n: Observed({}, {}) for n in intent.devices}
+        for s in intent.sessions:
+            for dev, addr, peer_as, local_as in ((s.a, s.b_address, s.b_as, s.a_as),
+                                                 (s.b, s.a_address, s.a_as, s.b_as)):
+                obs[dev].neighbors[str(addr)] = Neighbor(
+                    str(addr), local_as, peer_as, "Established", 10.0, True, True,
+                    bfd=bfd_of(dev, str(addr)))
+        return obs
+
+    def bfd_results(obs):  # type: ignore[no-untyped-def]
+        return {(r.device, r.subject): r.ok for r in evaluate(intent, obs) if r.check == "bfd"}
+
+    switch = {n for n, d in intent.devices.items() if d.is_switch}
+    up = bfd_results(observed(lambda dev, _: "Up" if dev in switch else None))
+    assert len(up) == 2 * sum(s.kind == "ebgp" for s in intent.sessions) and all(up.values())
+    one = next(iter(up))
+    down = bfd_results(observed(
+        lambda dev, a: ("Down" if (dev, a) == one else "Up") if dev in switch else None))
+    assert [k for k, ok in down.items() if not ok] == [one]
+    # A speaker whose driver does not read BFD is not asked about it.
+    unread = bfd_results(observed(lambda dev, _: "Up" if dev in switch - {"core1"} else None))
+    assert not any(dev == "core1" for dev, _ in unread) and len(unread) == len(up) - 6

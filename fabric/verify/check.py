@@ -2,7 +2,8 @@
 devices say; each is checked against what the speakers report, from both ends.
 
 Checks: every session Established on both speakers with the expected ASes and
-graceful restart negotiated both ways; each node has its rack peers' blocks
+graceful restart negotiated both ways, and BFD Up on it where it has BFD (on
+speakers whose driver reads BFD: FRR); each node has its rack peers' blocks
 with the peer as next hop, a default via the ToR and no off-rack specifics;
 each ToR has its nodes' blocks via the nodes; each core has every rack pool
 via that rack's ToR; each VIP has one next hop per announcer on the ToR and
@@ -23,7 +24,7 @@ from fabric.observed import Neighbor, Route
 
 @dataclass(frozen=True)
 class Result:
-    check: str          # session | graceful-restart | route | no-off-rack | ecmp
+    check: str          # session | graceful-restart | bfd | route | no-off-rack | ecmp
     device: str
     subject: str        # neighbor address or prefix
     expected: str
@@ -63,6 +64,12 @@ def evaluate(intent: Intent, obs: dict[str, Observed]) -> list[Result]:
     return out
 
 
+def _bfd_wanted(intent: Intent, device: str, peer_addr: object) -> bool:
+    """Whether `device`'s side of the session with `peer_addr` runs BFD (static peers:
+    the ToR–core links, where BFD is rendered)."""
+    return any(p.bfd and p.address == peer_addr for p in intent.devices[device].peers)
+
+
 def _sessions(intent: Intent, obs: dict[str, Observed]) -> list[Result]:
     out = []
     for s in intent.sessions:
@@ -87,6 +94,10 @@ def _sessions(intent: Intent, obs: dict[str, Observed]) -> list[Result]:
                            f"received={'yes' if n.gr_received else 'no'}")
                 out.append(Result("graceful-restart", dev, str(peer_addr),
                                   "advertised and received", seen_gr, gr_ok))
+            # BFD where the intent has it and the speaker's driver reads it.
+            if n is not None and n.bfd is not None and _bfd_wanted(intent, dev, peer_addr):
+                out.append(Result("bfd", dev, str(peer_addr), "Up", n.bfd,
+                                  n.bfd.lower() == "up"))
     return out
 
 

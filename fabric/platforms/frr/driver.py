@@ -308,7 +308,8 @@ class FrrDriver:
                 state=state, uptime=up,
                 gr_advertised=gr in ("advertisedAndReceived", "advertised"),
                 gr_received=gr in ("advertisedAndReceived", "received"),
-                prefixes_received=int(rcvd.get("acceptedPrefixCounter", 0))))
+                prefixes_received=int(rcvd.get("acceptedPrefixCounter", 0)),
+                bfd=n.get("peerBfdInfo", {}).get("status", "none")))
         return out
 
     def _peers(self) -> list[Peer]:
