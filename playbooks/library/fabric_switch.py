@@ -53,6 +53,13 @@ options:
     description: Trust and record host keys not yet known, instead of refusing them.
     type: bool
     default: false
+  rekey:
+    description:
+      - Secrets of the model whose keys are pushed even where the switch shows keys only
+        as ciphers (a key rotation on Comware, VRP, NX-OS).
+    type: list
+    elements: str
+    default: []
   username:
     description: The login; with O(password), used instead of the environment or credentials file.
     type: str
@@ -147,6 +154,7 @@ ARGUMENT_SPEC = {
     "hosts": {"type": "path"},
     "known_hosts": {"type": "path"},
     "accept_unknown_host_keys": {"type": "bool", "default": False},
+    "rekey": {"type": "list", "elements": "str", "default": [], "no_log": False},
     "username": {"type": "str"},
     "password": {"type": "str", "no_log": True},
     "confirm_timer": {"type": "int", "default": 300},
@@ -166,13 +174,17 @@ def main() -> None:
     p = module.params
     try:
         intent = pipeline.build(Path(p["model"])).intent
+        unknown = sorted(set(p["rekey"]) - set(intent.secrets))
+        if unknown:
+            module.fail_json(msg=f"rekey: expected secrets of the model, found "
+                                 f"{', '.join(unknown)}")
         creds = (CredentialStore(Credentials(p["username"], p["password"]))
                  if p["username"] and p["password"] else None)
         target = targets.open_target(
             intent, p["target"], creds=creds, devices=[p["device"]],
             hosts_file=Path(p["hosts"]) if p["hosts"] else None,
             known_hosts=Path(p["known_hosts"]) if p["known_hosts"] else None,
-            accept_unknown=p["accept_unknown_host_keys"])
+            accept_unknown=p["accept_unknown_host_keys"], rekey=p["rekey"])
     except (InputError, OperationalError) as exc:
         module.fail_json(msg=str(exc))
     device = p["device"]
