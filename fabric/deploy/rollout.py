@@ -97,17 +97,18 @@ class Baseline:
 
     static_up: frozenset[str]
     dynamic_up: int
+    rekeyed_up: int = 0     # sessions up now that the change re-keys (so takes down)
 
 
 def baseline(drv: SwitchDriver, intent: Intent, device: str,
              keys: Rekeyed = Rekeyed()) -> Baseline:
     """What is up now and must be up after the change, but the re-keyed sessions."""
     static = expected_peers(intent, device)
-    ns = drv.neighbors()
-    return Baseline(frozenset(n.address for n in ns if n.established and n.address in static
-                              and n.address not in keys.static),
-                    0 if keys.dynamic else sum(n.established for n in ns
-                                               if n.address not in static))
+    up = [n.address for n in drv.neighbors() if n.established]
+    dynamic = sum(a not in static for a in up)
+    return Baseline(frozenset(a for a in up if a in static and a not in keys.static),
+                    0 if keys.dynamic else dynamic,
+                    sum(a in keys.static for a in up) + (dynamic if keys.dynamic else 0))
 
 
 def wait_sessions(drv: SwitchDriver, intent: Intent, device: str, must: Baseline | None,
@@ -179,8 +180,9 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
         added = sum(ln.startswith("+") for ln in lines)
         removed = sum(ln.startswith("-") for ln in lines)
         detail = f"+{added} -{removed}"
-        if keys.static or keys.dynamic:
-            detail += "; new key: its sessions are back once the other ends have it"
+        if before.rekeyed_up:
+            detail += (f"; new key: {before.rekeyed_up} session(s) back once the other "
+                       "ends have it")
         return DeviceOutcome(device, stage, Status.APPLIED, detail, backup)
     except Exception as exc:
         detail = target.mask(str(exc))
