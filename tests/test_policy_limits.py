@@ -222,3 +222,26 @@ def test_verify_checks_bfd_where_the_intent_has_it(tmp_path: Path) -> None:
     # A speaker whose driver does not read BFD is not asked about it.
     unread = bfd_results(observed(lambda dev, _: "Up" if dev in switch - {"core1"} else None))
     assert not any(dev == "core1" for dev, _ in unread) and len(unread) == len(up) - 6
+
+
+def test_a_changed_key_line_marks_the_sessions_of_that_key(tmp_path: Path) -> None:
+    """What a switch's compare shows (a diff, or the commands a vendor CLI is sent),
+    as the rollout reads it: the peers whose key is in a changed line are re-keyed."""
+    from fabric.deploy.plan import remediation_as_diff
+    from fabric.deploy.rollout import rekeyed
+
+    intent = _intent(tmp_path)
+    cores = {str(p.address) for p in intent.device("r01-tor").peers if not p.ibgp}
+    commands = ("bgp 65101\n peer 10.255.0.0 password simple __secret_bgp_core__\n"
+                " peer NODES description rack r01 nodes\n")          # Comware's form
+    keys = rekeyed(intent, "r01-tor", remediation_as_diff(commands, False))
+    assert keys.static == cores and not keys.dynamic
+    frr = "  router bgp 65105\n-  neighbor NODES password ******\n" \
+          "+  neighbor NODES password __secret_bgp_nodes__\n"
+    keys = rekeyed(intent, "r05-tor", remediation_as_diff(frr, True))
+    assert keys.dynamic and not keys.static
+    # A key only in an unchanged line (a view opened for context) is no re-key.
+    context = ("  peer 10.255.0.0 password simple __secret_bgp_core__\n"
+               "   peer 10.255.0.0 enable\n")
+    assert rekeyed(intent, "r01-tor", remediation_as_diff(context, True)) == \
+        rekeyed(intent, "r01-tor", "")

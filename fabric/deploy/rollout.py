@@ -83,8 +83,9 @@ class Rekeyed:
 
 def rekeyed(intent: Intent, device: str, masked_diff: str) -> Rekeyed:
     """The peers of `device` whose key placeholder is in a changed line of the diff
-    (secrets masked): a new key value, or a key added. Platforms that show a key only
-    as a cipher compare it on presence, so there a new value is no change at all."""
+    (`remediation_as_diff`'s form, secrets masked): a new key value, or a key added.
+    Platforms that show a key only as a cipher compare it on presence, so there a new
+    value is a change only with `--rekey`."""
     changed = "\n".join(ln for ln in masked_diff.splitlines() if ln.startswith(("+", "-")))
     keyed = [p for p in intent.devices[device].peers if p.auth and p.auth in changed]
     return Rekeyed(frozenset(str(p.address) for p in keyed if not p.dynamic),
@@ -164,7 +165,8 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
         if not diff:
             drv.discard_config()
             return DeviceOutcome(device, stage, Status.UNCHANGED)
-        keys = rekeyed(intent, device, target.mask(diff))
+        keys = rekeyed(intent, device,
+                       target.mask(remediation_as_diff(diff, drv.compare_is_diff)))
         if rekeys is not None:
             rekeys[device] = keys
         before = baseline(drv, intent, device, keys)
