@@ -99,6 +99,16 @@ def test_given_limits_apply_to_every_session_of_their_kind(tmp_path: Path) -> No
     assert {d.max_prefix_restart for d in intent.devices.values()} == {5}  # the default
 
 
+def _both_ends(intent: Intent, s) -> tuple[Peer, Peer]:  # type: ignore[no-untyped-def]
+    """Both ends' view of a session: a static peer, or the listener's group."""
+    a, b = intent.device(s.a), intent.device(s.b)
+    a_peer = next(p for p in a.peers if p.address == s.b_address)
+    b_peer = next(p for p in b.peers
+                  if (p.listen_range is not None and s.a_address in p.listen_range
+                      if s.dynamic else p.address == s.a_address))
+    return a_peer, b_peer
+
+
 def test_gtsm_where_both_ends_support_it(tmp_path: Path) -> None:
     from fabric import platforms
 
@@ -108,11 +118,7 @@ def test_gtsm_where_both_ends_support_it(tmp_path: Path) -> None:
         a, b = intent.device(s.a), intent.device(s.b)
         feature = "gtsm" if s.kind == "ebgp" else "gtsm_ibgp"
         want = all(platforms.capabilities(d.platform)[feature] == "yes" for d in (a, b))
-        # Both ends' view of the session (a node's static peer, the listener's group).
-        a_peer = next(p for p in a.peers if p.address == s.b_address)
-        b_peer = next(p for p in b.peers
-                      if (p.listen_range is not None and s.a_address in p.listen_range
-                          if s.dynamic else p.address == s.a_address))
+        a_peer, b_peer = _both_ends(intent, s)
         assert a_peer.ttl_security is b_peer.ttl_security is want, (s.a, s.b)
         seen.add(want)
     assert seen == {True, False}     # the mixed example has both kinds
@@ -121,15 +127,6 @@ def test_gtsm_where_both_ends_support_it(tmp_path: Path) -> None:
         data["defaults"]["bgp"]["gtsm"] = False
     intent = _intent(tmp_path / "off", off)
     assert not any(p.ttl_security for d in intent.devices.values() for p in d.peers)
-
-
-def _both_ends(intent: Intent, s) -> tuple[Peer, Peer]:  # type: ignore[no-untyped-def]
-    a, b = intent.device(s.a), intent.device(s.b)
-    a_peer = next(p for p in a.peers if p.address == s.b_address)
-    b_peer = next(p for p in b.peers
-                  if (p.listen_range is not None and s.a_address in p.listen_range
-                      if s.dynamic else p.address == s.a_address))
-    return a_peer, b_peer
 
 
 def test_bfd_on_every_core_link_and_on_node_sessions_only_where_the_node_has_it(

@@ -165,8 +165,8 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
         if not diff:
             drv.discard_config()
             return DeviceOutcome(device, stage, Status.UNCHANGED)
-        keys = rekeyed(intent, device,
-                       target.mask(remediation_as_diff(diff, drv.compare_is_diff)))
+        shown = remediation_as_diff(diff, drv.compare_is_diff)
+        keys = rekeyed(intent, device, target.mask(shown))
         if rekeys is not None:
             rekeys[device] = keys
         before = baseline(drv, intent, device, keys)
@@ -178,7 +178,7 @@ def apply_device(intent: Intent, target: Target, device: str, stage: str,
         if problem:
             raise RuntimeError(problem)
         drv.confirm_commit()
-        lines = remediation_as_diff(diff, drv.compare_is_diff).splitlines()
+        lines = shown.splitlines()
         added = sum(ln.startswith("+") for ln in lines)
         removed = sum(ln.startswith("-") for ln in lines)
         detail = f"+{added} -{removed}"

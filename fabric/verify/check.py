@@ -64,14 +64,12 @@ def evaluate(intent: Intent, obs: dict[str, Observed]) -> list[Result]:
     return out
 
 
-def _bfd_wanted(intent: Intent, device: str, peer_addr: object) -> bool:
-    """Whether `device`'s side of the session with `peer_addr` runs BFD (static peers:
-    the ToR–core links, where BFD is rendered)."""
-    return any(p.bfd and p.address == peer_addr for p in intent.devices[device].peers)
-
-
 def _sessions(intent: Intent, obs: dict[str, Observed]) -> list[Result]:
     out = []
+    # (device, peer address) of every session end that runs BFD: static peers, the
+    # ToR–core links where BFD is rendered.
+    bfd_ends = {(d.name, p.address) for d in intent.devices.values() for p in d.peers
+                if p.bfd}
     for s in intent.sessions:
         for dev, peer_addr, peer_as, local_as, peer in (
                 (s.a, s.b_address, s.b_as, s.a_as, s.b),
@@ -95,7 +93,7 @@ def _sessions(intent: Intent, obs: dict[str, Observed]) -> list[Result]:
                 out.append(Result("graceful-restart", dev, str(peer_addr),
                                   "advertised and received", seen_gr, gr_ok))
             # BFD where the intent has it and the speaker's driver reads it.
-            if n is not None and n.bfd is not None and _bfd_wanted(intent, dev, peer_addr):
+            if n is not None and n.bfd is not None and (dev, peer_addr) in bfd_ends:
                 out.append(Result("bfd", dev, str(peer_addr), "Up", n.bfd,
                                   n.bfd.lower() == "up"))
     return out
